@@ -1,0 +1,396 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Entk.Internal;
+using Entk.Models;
+using Entk.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Entk.Kernels
+{
+    /// <summary>
+    /// Computes empirical neural tangent kernels
+    /// K_cd(x, x') = Σ_μ ∂f_c(x)/∂θ_μ · ∂f_d(x')/∂θ_μ (a sum over all parameters, no normalisation),
+    /// reduced as requested (<see cref="KernelReduction"/>), for the whole parameter vector or per
+    /// parameter group. x2 = null means x2 = x1. All arithmetic is float64.
+    /// </summary>
+    /// <example>
+    /// C#: <c>var k = EmpiricalNtk.Compute(model, KernelReduction.TraceMean, x);</c>
+    /// F#: <c>let k = EmpiricalNtk.Compute(model, KernelReduction.TraceMean, x)</c>
+    /// </example>
+    public static class EmpiricalNtk
+    {
+        internal const string AllGroup = "all";
+
+        private const string Alternatives =
+            "Alternatives: a smaller reduction (KernelReduction.TraceMean or AllPairsMean give N×N), NtkMethod.Structured where the model has it, " +
+            "EmpiricalNtk.Spectrum (parameter side when P < N·C), the matrix-free KernelOperator with Lanczos, fewer inputs, or a larger NtkOptions.MemoryBudgetBytes.";
+
+        /// <summary>Computes one reduced kernel over all parameters.</summary>
+        /// <param name="model">The model.</param>
+        /// <param name="reduction">The reduction (flattened orders must be chosen explicitly).</param>
+        /// <param name="x1">Inputs N1 × D.</param>
+        /// <param name="x2">Inputs N2 × D, or null for x1.</param>
+        /// <param name="options">Options (method, importance rescaling, memory budget, progress).</param>
+        /// <returns>The kernel.</returns>
+        /// <exception cref="ShapeMismatchException">Inputs of the wrong width.</exception>
+        /// <exception cref="EntkArgumentException">Empty inputs, bad options, a method the model does not support.</exception>
+        /// <exception cref="MemoryBudgetExceededException">The estimate exceeds the budget; nothing was allocated.</exception>
+        public static NtkKernel Compute(NtkModel model, KernelReduction reduction, Matrix x1, Matrix? x2 = null, NtkOptions? options = null)
+        {
+            var r = Run(model, reduction, x1, x2, options, null, nameof(options));
+            return r.Total;
+        }
+
+        /// <summary>
+        /// Computes one reduced kernel per parameter group and the full kernel. Groups default to one
+        /// per parameter tensor; the sum of the group kernels equals the full kernel when the groups cover
+        /// every tensor.
+        /// </summary>
+        /// <param name="model">The model.</param>
+        /// <param name="reduction">The reduction.</param>
+        /// <param name="x1">Inputs N1 × D.</param>
+        /// <param name="x2">Inputs N2 × D, or null for x1.</param>
+        /// <param name="groups">Parameter groups (default: one per tensor).</param>
+        /// <param name="options">Options.</param>
+        /// <returns>The layerwise kernels.</returns>
+        /// <exception cref="EntkArgumentException">Unknown tensor names, overlapping groups, bad options.</exception>
+        /// <exception cref="MemoryBudgetExceededException">The estimate exceeds the budget.</exception>
+        public static LayerwiseKernels ComputeLayerwise(NtkModel model, KernelReduction reduction, Matrix x1, Matrix? x2 = null, IReadOnlyList<ParameterGroup>? groups = null, NtkOptions? options = null)
+        {
+            Check.NotNull(model, nameof(model));
+            var g = groups ?? model.Layout.PerTensorGroups;
+            model.Layout.ValidateGroups(g, nameof(groups));
+            var r = Run(model, reduction, x1, x2, options, g, nameof(options));
+            return new LayerwiseKernels(r.Groups, r.Total);
+        }
+
+        /// <summary>Computes the full (N1, N2, C, C) kernel tensor.</summary>
+        /// <param name="model">The model.</param>
+        /// <param name="x1">Inputs N1 × D.</param>
+        /// <param name="x2">Inputs N2 × D, or null for x1.</param>
+        /// <param name="options">Options.</param>
+        /// <returns>The tensor.</returns>
+        public static KernelTensor ComputeFull(NtkModel model, Matrix x1, Matrix? x2 = null, NtkOptions? options = null)
+        {
+            var k = Compute(model, KernelReduction.FlattenSampleMajor, x1, x2, options);
+            int n1 = k.Samples1, n2 = k.Samples2, c = k.Outputs;
+            using var scope = torch.NewDisposeScope();
+            var t = TorchOps.ToTensor(k.Matrix.RawData, n1, c, n2, c).permute(0, 2, 1, 3);
+            return new KernelTensor(n1, n2, c, TorchOps.ToArray(t), k.Method);
+        }
+
+        /// <summary>
+        /// The per-sample Jacobian J[n, c, μ] (rows of output c multiplied by I_c^{β/2} when importance
+        /// rescaling is requested). Uses the model's closed form under <see cref="NtkMethod.Structured"/>
+        /// or <see cref="NtkMethod.Auto"/> when it has one, autograd otherwise.
+        /// </summary>
+        /// <param name="model">The model.</param>
+        /// <param name="x">Inputs N × D.</param>
+        /// <param name="options">Options.</param>
+        /// <returns>The Jacobian (N, C, P).</returns>
+        public static Jacobian ComputeJacobian(NtkModel model, Matrix x, NtkOptions? options = null)
+        {
+            Check.NotNull(model, nameof(model));
+            var opts = options ?? new NtkOptions();
+            model.ValidateInputs(x, nameof(x));
+            var s = opts.OutputScales(model.OutputDimension);
+            long bytes = 8L * x.Rows * model.OutputDimension * model.ParameterCount * 2;
+            MemoryBudget.Require(Check.Inv($"the Jacobian ({x.Rows}, {model.OutputDimension}, {model.ParameterCount})"), bytes, opts.Budget, Alternatives);
+            using var scope = torch.NewDisposeScope();
+            var xt = TorchOps.ToTensor(x);
+            var parts = JacobianParts(model, xt, s, opts, preferStructured: opts.Method is NtkMethod.Auto or NtkMethod.Structured);
+            var j = parts.Length == 1 ? parts[0] : torch.cat(parts, 2);
+            return new Jacobian(x.Rows, model.OutputDimension, model.Layout, TorchOps.ToArray(j));
+        }
+
+        /// <summary>
+        /// Top-k eigenpairs of a reduced self-kernel K(x, x), computed from the smaller side: when the
+        /// kernel is a Gram matrix J̃J̃ᵀ with fewer columns than rows (flattened kernels with P &lt; N·C;
+        /// traced kernels with C·P &lt; N; the all-pairs kernel with P &lt; N; a diagonal block (c, c) with
+        /// P &lt; N) the P-side Gram matrix is decomposed and eigenvectors are mapped back, so the large
+        /// kernel is never formed. Otherwise the kernel is computed (structured where available) and
+        /// decomposed densely. Eigenvectors are indexed like the kernel's rows (class-major c·N + n or
+        /// sample-major n·C + c for flattened reductions).
+        /// </summary>
+        /// <param name="model">The model.</param>
+        /// <param name="reduction">A symmetric reduction (a Block(c, d) needs c = d).</param>
+        /// <param name="x">Inputs N × D.</param>
+        /// <param name="topK">Number of eigenpairs.</param>
+        /// <param name="options">Options (importance rescaling applies).</param>
+        /// <param name="ridge">Ridge policy (default none; the paper uses <see cref="Linalg.RidgePolicy.Paper"/>).</param>
+        /// <returns>The eigenpairs; <see cref="Linalg.EigenDecomposition.Route"/> tells which route ran.</returns>
+        public static Linalg.EigenDecomposition Spectrum(NtkModel model, KernelReduction reduction, Matrix x, int topK, NtkOptions? options = null, Linalg.RidgePolicy? ridge = null)
+        {
+            Check.NotNull(model, nameof(model));
+            Check.NotNull(reduction, nameof(reduction));
+            var opts = options ?? new NtkOptions();
+            model.ValidateInputs(x, nameof(x));
+            reduction.Validate(model.OutputDimension, nameof(reduction));
+            if (reduction.Kind == KernelReductionKind.Block && reduction.OutputC != reduction.OutputD)
+                throw new EntkArgumentException(nameof(reduction), "a symmetric reduction (Block(c, c))", reduction.ToString());
+            var s = opts.OutputScales(model.OutputDimension);
+            int n = x.Rows, c = model.OutputDimension, p = model.ParameterCount;
+            long rows = reduction.RowsFor(n, c);
+            Check.InRange(topK, 1, (int)Math.Min(int.MaxValue, rows), nameof(topK));
+            long gramColumns = reduction.Kind switch
+            {
+                KernelReductionKind.TraceMean or KernelReductionKind.TraceSum => (long)c * p,
+                _ => p,
+            };
+            var policy = ridge ?? Linalg.RidgePolicy.None;
+            if (gramColumns < rows && topK <= gramColumns)
+            {
+                long bytes = 8L * n * c * p * 3 + 8L * gramColumns * gramColumns * 3 + 8L * rows * topK * 2;
+                MemoryBudget.Require(Check.Inv($"the parameter-side spectrum (Jacobian {n}×{c}×{p}, Gram {gramColumns}²)"), bytes, opts.Budget, Alternatives);
+                using var scope = torch.NewDisposeScope();
+                var xt = TorchOps.ToTensor(x);
+                var parts = JacobianParts(model, xt, s, opts, preferStructured: opts.Method is NtkMethod.Auto or NtkMethod.Structured);
+                var j = parts.Length == 1 ? parts[0] : torch.cat(parts, 2);      // (N, C, P), rows scaled by s_c
+                Tensor jt = reduction.Kind switch
+                {
+                    KernelReductionKind.FlattenSampleMajor => j.reshape(n * c, p),
+                    KernelReductionKind.FlattenClassMajor => j.permute(1, 0, 2).reshape(c * n, p),
+                    KernelReductionKind.TraceMean => j.reshape(n, (long)c * p) / Math.Sqrt(c),
+                    KernelReductionKind.TraceSum => j.reshape(n, (long)c * p),
+                    KernelReductionKind.AllPairsMean => j.sum(1) / c,
+                    KernelReductionKind.Block => j.select(1, reduction.OutputC),
+                    _ => throw new InvalidOperationException(),
+                };
+                opts.Progress?.Report(new EntkProgress("spectrum", 0, 1));
+                var result = Linalg.SymmetricEigen.FromJacobianTensor(jt.contiguous(), topK, policy);
+                opts.Progress?.Report(new EntkProgress("spectrum", 1, 1));
+                return result;
+            }
+            var k = Compute(model, reduction, x, null, opts);
+            return Linalg.SymmetricEigen.Decompose(k.Matrix, topK, policy);
+        }
+
+        internal sealed class RunResult
+        {
+            public RunResult(NtkKernel total, NtkKernel[] groups)
+            {
+                Total = total;
+                Groups = groups;
+            }
+
+            public NtkKernel Total { get; }
+
+            public NtkKernel[] Groups { get; }
+        }
+
+        /// <summary>Resolves Auto and checks that the requested method is available.</summary>
+        internal static NtkMethod ResolveMethod(NtkModel model, KernelReduction reduction, NtkMethod requested, string paramName)
+        {
+            var st = model.Structured;
+            bool structured = st is not null && st.Supports(reduction);
+            return requested switch
+            {
+                NtkMethod.Auto => structured ? NtkMethod.Structured : NtkMethod.JacobianContraction,
+                NtkMethod.Structured when !structured => throw new EntkArgumentException(paramName + ".Method",
+                    "a method the model supports for " + reduction, "Structured, which model '" + model.Name + "' does not provide for this reduction",
+                    "Use NtkMethod.JacobianContraction or NtkMethod.Auto."),
+                _ => requested,
+            };
+        }
+
+        private static RunResult Run(NtkModel model, KernelReduction reduction, Matrix x1, Matrix? x2, NtkOptions? options, IReadOnlyList<ParameterGroup>? groups, string optionsName)
+        {
+            Check.NotNull(model, nameof(model));
+            Check.NotNull(reduction, nameof(reduction));
+            var opts = options ?? new NtkOptions();
+            model.ValidateInputs(x1, nameof(x1));
+            if (x2 is not null) model.ValidateInputs(x2, nameof(x2));
+            reduction.Validate(model.OutputDimension, nameof(reduction));
+            var s = opts.OutputScales(model.OutputDimension);
+            var method = ResolveMethod(model, reduction, opts.Method, optionsName);
+            int n1 = x1.Rows, n2 = (x2 ?? x1).Rows, c = model.OutputDimension;
+            long rows = reduction.RowsFor(n1, c), cols = reduction.RowsFor(n2, c);
+            int groupCount = groups?.Count ?? 0;
+            long kernelBytes = 8L * rows * cols * (groupCount + 2);
+
+            // Which group each tensor belongs to (−1: none).
+            var tensorGroup = new int[model.Layout.Tensors.Count];
+            Array.Fill(tensorGroup, -1);
+            if (groups is not null)
+                for (int gi = 0; gi < groups.Count; gi++)
+                    foreach (var name in groups[gi].TensorNames) tensorGroup[model.Layout.IndexOf(name)] = gi;
+
+            using var scope = torch.NewDisposeScope();
+            var xt1 = TorchOps.ToTensor(x1);
+            var xt2 = x2 is null ? null : TorchOps.ToTensor(x2);
+            Tensor total;
+            Tensor[] groupKernels = new Tensor[groupCount];
+            switch (method)
+            {
+                case NtkMethod.Structured:
+                {
+                    var st = model.Structured!;
+                    MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by structured derivatives"), kernelBytes + st.EstimateBytes(reduction, n1, n2), opts.Budget, Alternatives);
+                    opts.Progress?.Report(new EntkProgress("structured kernel", 0, 1));
+                    var parts = st.PerTensor(xt1, xt2, reduction, s);
+                    var reduced = parts.Select(p => p.dim() == 4 ? reduction.Apply(p) : p).ToArray();
+                    Accumulate(reduced, tensorGroup, groupKernels, out total);
+                    opts.Progress?.Report(new EntkProgress("structured kernel", 1, 1));
+                    break;
+                }
+                case NtkMethod.JacobianContraction:
+                    total = ContractJacobians(model, reduction, xt1, xt2, s, opts, tensorGroup, groupKernels, kernelBytes);
+                    break;
+                case NtkMethod.NtkVectorProducts:
+                {
+                    MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by NTK-vector products"), kernelBytes + 8L * (n1 + n2) * c * model.ParameterCount / Math.Max(1, Math.Min(n1, 64)) , opts.Budget, Alternatives);
+                    var parts = NtkVectorProducts.PerTensorKernels(model, xt1, xt2, reduction, s, opts);
+                    Accumulate(parts, tensorGroup, groupKernels, out total);
+                    break;
+                }
+                default:
+                    throw new EntkArgumentException(optionsName + ".Method", "a defined NtkMethod", method.ToString());
+            }
+            var totalK = new NtkKernel(TorchOps.ToMatrix(total), reduction, method, AllGroup, n1, n2, c, opts.Beta != 0 && opts.Importance is not null);
+            var gks = new NtkKernel[groupCount];
+            for (int gi = 0; gi < groupCount; gi++)
+            {
+                var gt = groupKernels[gi] ?? torch.zeros(rows, cols, ScalarType.Float64);
+                gks[gi] = new NtkKernel(TorchOps.ToMatrix(gt), reduction, method, groups![gi].Name, n1, n2, c, totalK.ImportanceRescaled);
+            }
+            return new RunResult(totalK, gks);
+        }
+
+        private static void Accumulate(Tensor[] perTensor, int[] tensorGroup, Tensor[] groupKernels, out Tensor total)
+        {
+            total = perTensor[0].clone();
+            for (int t = 1; t < perTensor.Length; t++) total.add_(perTensor[t]);
+            for (int t = 0; t < perTensor.Length; t++)
+            {
+                int gi = tensorGroup[t];
+                if (gi < 0) continue;
+                if (groupKernels[gi] is null) groupKernels[gi] = perTensor[t].clone();
+                else groupKernels[gi].add_(perTensor[t]);
+            }
+        }
+
+        /// <summary>Per-tensor Jacobians (N, C, count_t), rows of output c scaled by s_c.</summary>
+        internal static Tensor[] JacobianParts(NtkModel model, Tensor x, double[] s, NtkOptions opts, bool preferStructured)
+        {
+            if (preferStructured && model.Structured?.Jacobians(x, s) is Tensor[] closed) return closed;
+            var w = torch.diag(TorchOps.ToTensor(s, s.Length));
+            return AutogradJacobians(model, x, w, opts, "jacobian");
+        }
+
+        /// <summary>Autograd Jacobians of the virtual outputs w·f (w: V × C).</summary>
+        internal static Tensor[] AutogradJacobians(NtkModel model, Tensor x, Tensor w, NtkOptions opts, string stage)
+        {
+            long n = x.shape[0];
+            int chunk = opts.ChunkSize ?? (int)Math.Clamp(opts.Budget / 4 / Math.Max(1, model.JacobianWorkBytesPerSample), 1, 256);
+            long done = 0;
+            var progress = opts.Progress;
+            progress?.Report(new EntkProgress(stage, 0, n));
+            return model.JacobianTensors(x, w, chunk, k =>
+            {
+                done += k;
+                progress?.Report(new EntkProgress(stage, done, n));
+            });
+        }
+
+        private static Tensor ContractJacobians(NtkModel model, KernelReduction reduction, Tensor x1, Tensor? x2, double[] s, NtkOptions opts, int[] tensorGroup, Tensor[] groupKernels, long kernelBytes)
+        {
+            long n1 = x1.shape[0], n2 = (x2 ?? x1).shape[0];
+            int c = model.OutputDimension;
+            long p = model.ParameterCount;
+            long sets = x2 is null ? 1 : 2;
+            long work = model.JacobianWorkBytesPerSample * Math.Min(256, Math.Max(n1, n2));
+            string what;
+            Tensor w;
+            switch (reduction.Kind)
+            {
+                case KernelReductionKind.AllPairsMean:
+                    w = TorchOps.ToTensor(s, 1, s.Length);
+                    break;
+                case KernelReductionKind.Block:
+                {
+                    var wd = new double[2 * c];
+                    wd[reduction.OutputC] = s[reduction.OutputC];
+                    wd[c + reduction.OutputD] = s[reduction.OutputD];
+                    w = TorchOps.ToTensor(wd, 2, c);
+                    break;
+                }
+                default:
+                    w = torch.diag(TorchOps.ToTensor(s, s.Length));
+                    break;
+            }
+            long v = w.shape[0];
+            bool trace = reduction.Kind is KernelReductionKind.TraceMean or KernelReductionKind.TraceSum;
+            long jacBytes = 8L * (n1 + (x2 is null ? 0 : n2)) * v * p;
+            long budget = opts.Budget;
+            int outputChunk = (int)v;
+            if (trace && jacBytes + kernelBytes + work > budget)
+            {
+                // Stream over outputs: each chunk needs (N1 + N2)·chunk·P doubles.
+                long perOutput = 8L * (n1 + (x2 is null ? 0 : n2)) * p;
+                outputChunk = (int)Math.Max(1, (budget - kernelBytes - work) / Math.Max(1, 2 * perOutput));
+                jacBytes = perOutput * outputChunk;
+            }
+            what = Check.Inv($"the {reduction} kernel by Jacobian contraction (Jacobians {sets}×({Math.Max(n1, n2)}, {outputChunk}, {p}) + kernel)");
+            MemoryBudget.Require(what, jacBytes + kernelBytes + work, budget, Alternatives);
+
+            Tensor? total = null;
+            for (int start = 0; start < v; start += outputChunk)
+            {
+                using var scope = torch.NewDisposeScope();
+                int vb = (int)Math.Min(outputChunk, v - start);
+                var wb = w.narrow(0, start, vb);
+                var j1 = AutogradJacobians(model, x1, wb, opts, x2 is null ? "jacobian" : "jacobian x1");
+                var j2 = x2 is null ? j1 : AutogradJacobians(model, x2, wb, opts, "jacobian x2");
+                for (int t = 0; t < j1.Length; t++)
+                {
+                    var kt = ContractOne(reduction, j1[t], j2[t], n1, n2, c);
+                    if (total is null) total = kt.clone().MoveToOuterDisposeScope();
+                    else total.add_(kt);
+                    int gi = tensorGroup[t];
+                    if (gi < 0) continue;
+                    if (groupKernels[gi] is null) groupKernels[gi] = kt.clone().MoveToOuterDisposeScope();
+                    else groupKernels[gi].add_(kt);
+                }
+            }
+            if (reduction.Kind == KernelReductionKind.TraceMean)
+            {
+                total!.div_(c);
+                foreach (var g in groupKernels) g?.div_(c);
+            }
+            else if (reduction.Kind == KernelReductionKind.AllPairsMean)
+            {
+                total!.div_((double)c * c);
+                foreach (var g in groupKernels) g?.div_((double)c * c);
+            }
+            return total!;
+        }
+
+        /// <summary>Contracts one tensor's Jacobians (N1, V, Pt), (N2, V, Pt) into the (unnormalised) reduced kernel.</summary>
+        private static Tensor ContractOne(KernelReduction reduction, Tensor j1, Tensor j2, long n1, long n2, int c)
+        {
+            long v = j1.shape[1], pt = j1.shape[2];
+            switch (reduction.Kind)
+            {
+                case KernelReductionKind.FlattenSampleMajor:
+                    return j1.reshape(n1 * v, pt).mm(j2.reshape(n2 * v, pt).t());
+                case KernelReductionKind.FlattenClassMajor:
+                {
+                    var a = j1.permute(1, 0, 2).reshape(v * n1, pt);
+                    var b = j2.permute(1, 0, 2).reshape(v * n2, pt);
+                    return a.mm(b.t());
+                }
+                case KernelReductionKind.TraceMean:
+                case KernelReductionKind.TraceSum:
+                case KernelReductionKind.AllPairsMean:
+                    // Σ_v Σ_μ J1[n, v, μ] J2[m, v, μ] as one GEMM over the joint (v, μ) index.
+                    return j1.reshape(n1, v * pt).mm(j2.reshape(n2, v * pt).t());
+                case KernelReductionKind.Block:
+                    return j1.select(1, 0).mm(j2.select(1, 1).t());
+                default:
+                    throw new InvalidOperationException();
+            }
+        }
+    }
+}

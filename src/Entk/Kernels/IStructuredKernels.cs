@@ -1,0 +1,26 @@
+using System.Collections.Generic;
+using static TorchSharp.torch;
+
+namespace Entk.Kernels
+{
+    /// <summary>
+    /// Structured-derivative rules a model may provide. Every rule returns, for each parameter tensor
+    /// of the layout, that tensor's contribution to the kernel, either as a full (N1, N2, C, C) tensor or
+    /// already reduced (N1, N2) for the non-flattened reductions; or null when the model has no rule
+    /// for the request (the engine then reports that Structured is unavailable).
+    /// </summary>
+    internal interface IStructuredKernels
+    {
+        /// <summary>Whether a rule exists for this reduction.</summary>
+        bool Supports(KernelReduction reduction);
+
+        /// <summary>Estimated peak bytes of the rule for N1, N2 samples.</summary>
+        long EstimateBytes(KernelReduction reduction, long n1, long n2);
+
+        /// <summary>Per-tensor kernel contributions. x2 is null when x2 = x1. s = output scales I_c^{β/2}.</summary>
+        Tensor[] PerTensor(Tensor x1, Tensor? x2, KernelReduction reduction, double[] s);
+
+        /// <summary>Closed-form per-tensor Jacobians (N, C, count_t) scaled by s, or null if not provided.</summary>
+        Tensor[]? Jacobians(Tensor x, double[] s);
+    }
+}

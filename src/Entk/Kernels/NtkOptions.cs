@@ -1,0 +1,129 @@
+using System;
+using System.Collections.Generic;
+using Entk.Internal;
+
+namespace Entk.Kernels
+{
+    /// <summary>How the eNTK is computed. Every method gives the same kernel (tested to 1e-10 in float64).</summary>
+    public enum NtkMethod
+    {
+        /// <summary>Structured when the model has a structured rule for the request, otherwise Jacobian contraction.</summary>
+        Auto,
+        /// <summary>
+        /// The reference: per-sample Jacobians by autograd (expanded weights where the model allows it,
+        /// a loop otherwise), contracted over parameters by dgemm. Works for every model.
+        /// </summary>
+        JacobianContraction,
+        /// <summary>
+        /// Structured derivatives: closed forms and layer factorisations ((x·x')(δ·δ') for dense layers)
+        /// that never form the N·C·P Jacobian. Only for models that provide them (TMS, the modular MLP,
+        /// <see cref="Models.DenseNetwork"/>, <see cref="Models.LinearModel"/>).
+        /// </summary>
+        Structured,
+        /// <summary>
+        /// NTK-vector products K·v = J₁(J₂ᵀv) built from reverse-mode passes (a VJP, then a JVP by the
+        /// double-VJP trick); the kernel is assembled column by column. Mainly for the matrix-free
+        /// operator; slow for forming whole kernels.
+        /// </summary>
+        NtkVectorProducts,
+    }
+
+    /// <summary>Progress of a long computation (reported through <see cref="IProgress{T}"/>).</summary>
+    public sealed class EntkProgress
+    {
+        /// <summary>Creates a report.</summary>
+        /// <param name="stage">What is being done.</param>
+        /// <param name="completed">Units done.</param>
+        /// <param name="total">Units in all.</param>
+        public EntkProgress(string stage, long completed, long total)
+        {
+            Stage = stage;
+            Completed = completed;
+            Total = total;
+        }
+
+        /// <summary>What is being done, e.g. "jacobian".</summary>
+        public string Stage { get; }
+
+        /// <summary>Units done.</summary>
+        public long Completed { get; }
+
+        /// <summary>Units in all.</summary>
+        public long Total { get; }
+    }
+
+    /// <summary>The memory budget Entk checks before materialising large arrays.</summary>
+    public static class MemoryBudget
+    {
+        /// <summary>
+        /// The default budget: 40 % of the memory available to the process (as reported by the .NET
+        /// runtime), at least 1 GiB. On a 24 GiB machine this is about 9.6 GiB.
+        /// </summary>
+        public static long DefaultBytes
+        {
+            get
+            {
+                long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+                if (total <= 0) total = 8L << 30;
+                return Math.Max(1L << 30, (long)(0.4 * total));
+            }
+        }
+
+        internal static void Require(string what, long estimate, long budget, string alternatives)
+        {
+            if (estimate > budget) throw new MemoryBudgetExceededException(what, estimate, budget, alternatives);
+        }
+    }
+
+    /// <summary>Options of an eNTK computation. All members have documented defaults.</summary>
+    public sealed record NtkOptions
+    {
+        /// <summary>The method (default <see cref="NtkMethod.Auto"/>).</summary>
+        public NtkMethod Method { get; init; } = NtkMethod.Auto;
+
+        /// <summary>
+        /// Optional output importances I_c (length C, positive). With <see cref="Beta"/> they rescale the
+        /// kernel to K_cd · I_c^{β/2} · I_d^{β/2} (Jacobian row of output c multiplied by I_c^{β/2}).
+        /// Default null: no rescaling.
+        /// </summary>
+        public IReadOnlyList<double>? Importance { get; init; }
+
+        /// <summary>The exponent β of the importance rescaling (default 0: no rescaling). Requires <see cref="Importance"/> when non-zero.</summary>
+        public double Beta { get; init; }
+
+        /// <summary>Memory budget in bytes (default <see cref="MemoryBudget.DefaultBytes"/>); larger requests are refused before allocation.</summary>
+        public long? MemoryBudgetBytes { get; init; }
+
+        /// <summary>Samples per chunk for per-sample Jacobians (default: chosen from the memory budget, at most 256).</summary>
+        public int? ChunkSize { get; init; }
+
+        /// <summary>Optional progress sink.</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
+
+        internal long Budget => MemoryBudgetBytes ?? MemoryBudget.DefaultBytes;
+
+        /// <summary>Validates the options against a model with C outputs and returns s_c = I_c^{β/2}.</summary>
+        internal double[] OutputScales(int outputs)
+        {
+            Check.Finite(Beta, nameof(Beta));
+            if (MemoryBudgetBytes is long b && b <= 0) throw new EntkArgumentException(nameof(MemoryBudgetBytes), "a positive number of bytes", b.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (ChunkSize is int cs && cs <= 0) throw new EntkArgumentException(nameof(ChunkSize), "a positive integer", cs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var s = new double[outputs];
+            if (Importance is null)
+            {
+                if (Beta != 0) throw new EntkArgumentException(nameof(Importance), "importances I_c when Beta ≠ 0", "null");
+                Array.Fill(s, 1.0);
+                return s;
+            }
+            if (Importance.Count != outputs)
+                throw new ShapeMismatchException(nameof(Importance), Check.Inv($"[{outputs}] (one importance per output)"), Check.Inv($"[{Importance.Count}]"));
+            for (int c = 0; c < outputs; c++)
+            {
+                double v = Importance[c];
+                if (!double.IsFinite(v) || v <= 0) throw new EntkArgumentException(nameof(Importance), "positive finite importances", Check.R(v) + " at index " + c);
+                s[c] = Math.Pow(v, Beta / 2);
+            }
+            return s;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test suite of Entk and prints one closing line "N passed, N failed, N skipped".
+#   - the NUnit projects of Entk.sln (C# unit tests, F# API tests, parity tests),
+#   - the pytest suite of the Python reference (reference-python/tests), when Debian's python3 has numpy + torch.
+# Without Python the parity tests and pytest are skipped with a reason, unless ENTK_REQUIRE_PYTHON=1
+# (set by .ci/run), which turns a missing Python into a failure.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+log="$(mktemp)"
+status=0
+
+dotnet test Entk.sln -c Release --nologo 2>&1 | tee "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+aborted=$(grep -c "Test Run Aborted" "$log" || true)
+
+py=/usr/bin/python3
+pyp=0; pyf=0; pys=0
+if "$py" -c "import numpy, scipy, torch, pytest" >/dev/null 2>&1; then
+  pylog="$(mktemp)"
+  "$py" -m pytest -q -p no:cacheprovider 2>&1 | tee "$pylog"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  line=$(grep -E "^(=+ )?[0-9]+ (passed|failed|skipped|error)" "$pylog" | tail -n 1)
+  pyp=$(echo "$line" | grep -oE "[0-9]+ passed" | grep -oE "[0-9]+" || echo 0)
+  pyf=$(( $(echo "$line" | grep -oE "[0-9]+ failed" | grep -oE "[0-9]+" || echo 0) + $(echo "$line" | grep -oE "[0-9]+ error" | grep -oE "[0-9]+" || echo 0) ))
+  pys=$(echo "$line" | grep -oE "[0-9]+ skipped" | grep -oE "[0-9]+" || echo 0)
+elif [ "${ENTK_REQUIRE_PYTHON:-0}" = "1" ]; then
+  echo "ERROR: ENTK_REQUIRE_PYTHON=1 but $py cannot import numpy, scipy, torch and pytest." >&2
+  pyf=1; status=1
+else
+  echo "pytest suite skipped: $py lacks numpy/scipy/torch/pytest (apt-get install --no-install-recommends python3-numpy python3-scipy python3-torch python3-pytest)."
+  pys=1
+fi
+
+awk -v pyp="$pyp" -v pyf="$pyf" -v pys="$pys" -v ab="$aborted" '
+  /^(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+/ { gsub(",", ""); f+=$4; p+=$6; s+=$8 }
+  END { printf "%d passed, %d failed, %d skipped\n", p+pyp, f+pyf+ab, s+pys }' "$log"
+exit $status
