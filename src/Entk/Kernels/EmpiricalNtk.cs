@@ -146,6 +146,19 @@ namespace Entk.Kernels
                 MemoryBudget.Require(Check.Inv($"the parameter-side spectrum (Jacobian {n}×{c}×{p}, Gram {gramColumns}²)"), bytes, opts.Budget, Alternatives);
                 using var scope = torch.NewDisposeScope();
                 var xt = TorchOps.ToTensor(x);
+                bool structuredOk = opts.Method is NtkMethod.Auto or NtkMethod.Structured;
+                if (structuredOk && reduction.IsFlattened && model.Structured?.ParameterGram(xt, s) is Tensor gram)
+                {
+                    opts.Progress?.Report(new EntkProgress("spectrum", 0, 1));
+                    bool classMajor = reduction.Kind == KernelReductionKind.FlattenClassMajor;
+                    var res = Linalg.SymmetricEigen.FromGramMatrix(gram, rows, topK, policy, v =>
+                    {
+                        var u = model.Structured!.JacobianProduct(xt, s, v)!;          // (N, C, k)
+                        return classMajor ? u.permute(1, 0, 2).reshape(rows, v.shape[1]) : u.reshape(rows, v.shape[1]);
+                    });
+                    opts.Progress?.Report(new EntkProgress("spectrum", 1, 1));
+                    return res;
+                }
                 var parts = JacobianParts(model, xt, s, opts, preferStructured: opts.Method is NtkMethod.Auto or NtkMethod.Structured);
                 var j = parts.Length == 1 ? parts[0] : torch.cat(parts, 2);      // (N, C, P), rows scaled by s_c
                 Tensor jt = reduction.Kind switch

@@ -22,5 +22,14 @@ namespace Entk.Kernels
 
         /// <summary>Closed-form per-tensor Jacobians (N, C, count_t) scaled by s, or null if not provided.</summary>
         Tensor[]? Jacobians(Tensor x, double[] s);
+
+        /// <summary>
+        /// The parameter-side Gram matrix J̃ᵀJ̃ (P × P, layout order) of the s-scaled Jacobian without forming
+        /// J̃, or null when the model has no such rule.
+        /// </summary>
+        Tensor? ParameterGram(Tensor x, double[] s) => null;
+
+        /// <summary>The product J̃·V (result (N, C, k)) for V of shape (P, k), or null when not provided.</summary>
+        Tensor? JacobianProduct(Tensor x, double[] s, Tensor v) => null;
     }
 }

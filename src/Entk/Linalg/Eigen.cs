@@ -211,38 +211,49 @@ namespace Entk.Linalg
             return FromJacobianTensor(TorchOps.ToTensor(jacobian), topK, ridge ?? RidgePolicy.None);
         }
 
+        /// <summary>
+        /// Top-k eigenpairs of K = J̃J̃ᵀ (R × R) from its P × P Gram matrix G = J̃ᵀJ̃ and a product
+        /// V ↦ J̃V (P × k → R × k), without J̃ itself. k ≤ P.
+        /// </summary>
+        internal static EigenDecomposition FromGramMatrix(Tensor g, long rows, int k, RidgePolicy ridge, Func<Tensor, Tensor> applyJ)
+        {
+            long p = g.shape[0];
+            double shift = ridge.ShiftFor(g.diagonal().sum().item<double>() / rows);
+            var (vals, vecs) = TorchOps.Native("eigh of the parameter-side Gram matrix", () => torch.linalg.eigh((g + g.t()) * 0.5));
+            var lam = vals.narrow(0, p - k, k).flip(0).clamp_min(0);
+            var v = vecs.narrow(1, p - k, k).flip(1);
+            var lamArr = TorchOps.ToArray(lam);
+            double lmax = Math.Max(lamArr[0], double.Epsilon);
+            int good = lamArr.TakeWhile(l => l > 1e-12 * lmax).Count();
+            var u = applyJ(v.narrow(1, 0, good).contiguous()) / lam.narrow(0, 0, good).sqrt().unsqueeze(0);
+            if (good < k) u = Complete(u, rows, k, good);
+            for (int i = 0; i < lamArr.Length; i++) lamArr[i] += shift;
+            return new EigenDecomposition(lamArr, TorchOps.ToMatrix(u), shift, SpectrumRoute.ParameterSideGram);
+        }
+
+        private static Tensor Complete(Tensor u, long r, int k, int good)
+        {
+            // Deterministic orthonormal completion of the numerically-null directions.
+            var gen = new torch.Generator(0, torch.CPU);
+            var extra = torch.randn(new long[] { r, k - good }, ScalarType.Float64, generator: gen);
+            var (q, _) = torch.linalg.qr(torch.cat(new[] { u, extra }, 1));
+            var signs = torch.sign(torch.diagonal(q.narrow(1, 0, good).t().mm(u)));
+            return torch.cat(new[] { q.narrow(1, 0, good) * signs.unsqueeze(0), q.narrow(1, good, k - good) }, 1);
+        }
+
         /// <summary>Core of <see cref="OfGram"/> on a tensor J (R × P).</summary>
         internal static EigenDecomposition FromJacobianTensor(Tensor j, int k, RidgePolicy ridge)
         {
             long r = j.shape[0], p = j.shape[1];
-            double meanDiag = j.pow(2).sum().item<double>() / r;
-            double shift = ridge.ShiftFor(meanDiag);
             if (p >= r || k > p)
             {
+                double shift = ridge.ShiftFor(j.pow(2).sum().item<double>() / r);
                 var kk = j.mm(j.t());
                 var (vals0, vecs0) = TorchOps.Native("eigh", () => torch.linalg.eigh((kk + kk.t()) * 0.5));
                 var top0 = vals0.narrow(0, r - k, k).flip(0) + shift;
                 return new EigenDecomposition(TorchOps.ToArray(top0), TorchOps.ToMatrix(vecs0.narrow(1, r - k, k).flip(1)), shift, SpectrumRoute.Dense);
             }
-            var g = j.t().mm(j);
-            var (vals, vecs) = TorchOps.Native("eigh of the parameter-side Gram matrix", () => torch.linalg.eigh((g + g.t()) * 0.5));
-            var lam = vals.narrow(0, p - k, k).flip(0).clamp_min(0);     // σ², descending
-            var v = vecs.narrow(1, p - k, k).flip(1);                   // P × k
-            var lamArr = TorchOps.ToArray(lam);
-            double lmax = Math.Max(lamArr[0], double.Epsilon);
-            int good = lamArr.TakeWhile(l => l > 1e-12 * lmax).Count();
-            var u = j.mm(v.narrow(1, 0, good)) / lam.narrow(0, 0, good).sqrt().unsqueeze(0);
-            if (good < k)
-            {
-                // Deterministic orthonormal completion of the numerically-null directions.
-                var gen = new torch.Generator(0, torch.CPU);
-                var extra = torch.randn(new long[] { r, k - good }, ScalarType.Float64, generator: gen);
-                var (q, _) = torch.linalg.qr(torch.cat(new[] { u, extra }, 1));
-                var signs = torch.sign(torch.diagonal(q.narrow(1, 0, good).t().mm(u)));
-                u = torch.cat(new[] { q.narrow(1, 0, good) * signs.unsqueeze(0), q.narrow(1, good, k - good) }, 1);
-            }
-            for (int i = 0; i < lamArr.Length; i++) lamArr[i] += shift;
-            return new EigenDecomposition(lamArr, TorchOps.ToMatrix(u), shift, SpectrumRoute.ParameterSideGram);
+            return FromGramMatrix(j.t().mm(j), r, k, ridge, v => j.mm(v));
         }
     }
 }
