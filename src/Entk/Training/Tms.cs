@@ -200,7 +200,7 @@ namespace Entk.Training
         /// <summary>#{i : (WᵀW)_ii ≥ threshold}: the features the model reconstructs (paper: threshold 0.75).</summary>
         /// <param name="threshold">Threshold (default 0.75).</param>
         /// <returns>The count.</returns>
-        public int ReconstructedFeatures(double threshold = 0.75) => TmsTraining.ReconstructedFeatures(Model, threshold);
+        public int ReconstructedFeatures(double threshold = 0.75) => Metrics.TmsFeatures.ReconstructedCount(Model.W, threshold);
     }
 
     /// <summary>Training of the TMS model: importance-weighted MSE, full-batch Adam, float64.</summary>
@@ -298,24 +298,6 @@ namespace Entk.Training
             }
             var trained = TmsModel.FromWeights(TorchOps.ToMatrix(w.detach()), TorchOps.ToArray(b.detach()));
             return new TmsTrainingResult(setup, trained, losses);
-        }
-
-        /// <summary>#{i : (WᵀW)_ii ≥ threshold} = #{i : ‖W_:i‖² ≥ threshold}.</summary>
-        /// <param name="model">Model.</param>
-        /// <param name="threshold">Threshold (paper: 0.75).</param>
-        /// <returns>Count.</returns>
-        public static int ReconstructedFeatures(TmsModel model, double threshold = 0.75)
-        {
-            Check.NotNull(model, nameof(model));
-            var w = model.W;
-            int count = 0;
-            for (int i = 0; i < model.Features; i++)
-            {
-                double s = 0;
-                for (int k = 0; k < model.Hidden; k++) s += w[k, i] * w[k, i];
-                if (s >= threshold) count++;
-            }
-            return count;
         }
     }
 }

@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using Entk.Internal;
+using Entk.Kernels;
+using Entk.Linalg;
+using Entk.Metrics;
+using Entk.Models;
+using Entk.Training;
+
+namespace Entk.Experiments
+{
+    /// <summary>Options of a TMS analysis (defaults: the paper's β list {0, 1, 0.3} and top 80 eigenpairs).</summary>
+    public sealed record TmsAnalysisOptions
+    {
+        /// <summary>The β values of the importance rescaling (default 0, 1, 0.3).</summary>
+        public IReadOnlyList<double> Betas { get; init; } = new[] { 0.0, 1.0, 0.3 };
+
+        /// <summary>Number of eigenpairs (default 80).</summary>
+        public int TopK { get; init; } = 80;
+
+        /// <summary>The cliff rule (default <see cref="CliffOptions"/>).</summary>
+        public CliffOptions Cliffs { get; init; } = new();
+
+        /// <summary>Validates the options against n features, D samples and P parameters.</summary>
+        internal void Validate(int features, int samples)
+        {
+            Check.NotNull(Betas, nameof(Betas));
+            if (Betas.Count == 0) throw new EntkArgumentException(nameof(Betas), "at least one β", "an empty list");
+            foreach (var b in Betas) Check.Finite(b, nameof(Betas));
+            if (Betas.Distinct().Count() != Betas.Count) throw new EntkArgumentException(nameof(Betas), "distinct β values", string.Join(", ", Betas.Select(Check.R)));
+            Check.InRange(TopK, 1, features * samples, nameof(TopK));
+        }
+    }
+
+    /// <summary>The analysis of one β: spectrum, cliffs, heatmap and recovery scores.</summary>
+    public sealed class TmsBetaAnalysis
+    {
+        internal TmsBetaAnalysis(double beta, EigenDecomposition spectrum, CliffReport cliffs, TmsHeatmap heatmap)
+        {
+            Beta = beta;
+            Spectrum = spectrum;
+            Cliffs = cliffs;
+            Heatmap = heatmap;
+        }
+
+        /// <summary>β.</summary>
+        public double Beta { get; }
+
+        /// <summary>Top-k eigenpairs of the flattened class-major kernel K^(β) (+ the paper's ridge 1e-8·mean(diag)); eigenvectors (n·D) × k, row = c·D + sample.</summary>
+        public EigenDecomposition Spectrum { get; }
+
+        /// <summary>Detected cliffs of the spectrum.</summary>
+        public CliffReport Cliffs { get; }
+
+        /// <summary>The eigenvector–feature-indicator heatmap (paper-spec §1.6a) and scores.</summary>
+        public TmsHeatmap Heatmap { get; }
+
+        /// <summary>β formatted for file names: 0, 1, 0.3 (shortest round-trip, invariant culture).</summary>
+        public string Tag => FormatBeta(Beta);
+
+        /// <summary>Formats β like the file names do ("0", "1", "0.3").</summary>
+        /// <param name="beta">β.</param>
+        /// <returns>The tag.</returns>
+        public static string FormatBeta(double beta) => beta.ToString("R", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>One trained TMS model and its eNTK analysis.</summary>
+    public sealed class TmsModelAnalysis
+    {
+        internal TmsModelAnalysis(TmsTrainingResult training, IReadOnlyList<TmsBetaAnalysis> perBeta, double trainSeconds, double kernelSeconds)
+        {
+            Training = training;
+            PerBeta = perBeta;
+            TrainSeconds = trainSeconds;
+            KernelSeconds = kernelSeconds;
+        }
+
+        /// <summary>Training result (setup, model, losses).</summary>
+        public TmsTrainingResult Training { get; }
+
+        /// <summary>Settings.</summary>
+        public TmsConfig Config => Training.Setup.Config;
+
+        /// <summary>Folder-friendly name, e.g. "m10_S0.3".</summary>
+        public string Name => Config.Name;
+
+        /// <summary>#{i : (WᵀW)_ii ≥ 0.75}.</summary>
+        public int ReconstructedFeatures => Training.ReconstructedFeatures();
+
+        /// <summary>Per-β results in the order of the options.</summary>
+        public IReadOnlyList<TmsBetaAnalysis> PerBeta { get; }
+
+        /// <summary>The result for one β.</summary>
+        /// <param name="beta">β (exact match).</param>
+        /// <returns>The analysis.</returns>
+        public TmsBetaAnalysis ForBeta(double beta) => PerBeta.FirstOrDefault(b => b.Beta == beta)
+            ?? throw new EntkArgumentException(nameof(beta), "one of {" + string.Join(", ", PerBeta.Select(b => b.Tag)) + "}", Check.R(beta));
+
+        /// <summary>Seconds spent training.</summary>
+        public double TrainSeconds { get; }
+
+        /// <summary>Seconds spent on eNTK spectra (all β) and heatmaps.</summary>
+        public double KernelSeconds { get; }
+    }
+
+    /// <summary>The TMS experiment of the paper (paper-spec §2.1): train, flattened eNTK spectra per β, heatmaps, scores.</summary>
+    public static class TmsExperiment
+    {
+        /// <summary>Trains one configuration and analyses it.</summary>
+        /// <param name="config">Model/data/training settings.</param>
+        /// <param name="seed">Seed of the setup (weights and data).</param>
+        /// <param name="options">Analysis options (default: β ∈ {0, 1, 0.3}, top 80).</param>
+        /// <param name="progress">Optional progress sink.</param>
+        /// <returns>The analysis.</returns>
+        public static TmsModelAnalysis Run(TmsConfig config, long seed, TmsAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null)
+        {
+            Check.NotNull(config, nameof(config));
+            var setup = TmsSetup.Create(config, seed);
+            var sw = Stopwatch.StartNew();
+            var trained = TmsTraining.Train(setup, progress);
+            double trainSeconds = sw.Elapsed.TotalSeconds;
+            return Analyze(trained, options, progress, trainSeconds);
+        }
+
+        /// <summary>Analyses a trained model (spectra for every β, cliffs, heatmaps).</summary>
+        /// <param name="trained">Training result.</param>
+        /// <param name="options">Analysis options.</param>
+        /// <param name="progress">Optional progress sink.</param>
+        /// <param name="trainSeconds">Training time to record (default 0).</param>
+        /// <returns>The analysis.</returns>
+        public static TmsModelAnalysis Analyze(TmsTrainingResult trained, TmsAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null, double trainSeconds = 0)
+        {
+            Check.NotNull(trained, nameof(trained));
+            var o = options ?? new TmsAnalysisOptions();
+            var setup = trained.Setup;
+            o.Validate(setup.Config.Features, setup.Config.Samples);
+            var sw = Stopwatch.StartNew();
+            var results = new List<TmsBetaAnalysis>();
+            int done = 0;
+            foreach (var beta in o.Betas)
+            {
+                progress?.Report(new EntkProgress("entk spectra " + setup.Config.Name, done, o.Betas.Count));
+                var spectrum = EmpiricalNtk.Spectrum(trained.Model, KernelReduction.FlattenClassMajor, setup.Inputs, o.TopK,
+                    new NtkOptions { Importance = setup.Importance, Beta = beta }, RidgePolicy.Paper);
+                var cliffs = CliffDetector.Detect(spectrum.Values, o.Cliffs);
+                var heatmap = TmsFeatures.Heatmap(setup.Inputs, spectrum.Vectors);
+                results.Add(new TmsBetaAnalysis(beta, spectrum, cliffs, heatmap));
+                progress?.Report(new EntkProgress("entk spectra " + setup.Config.Name, ++done, o.Betas.Count));
+            }
+            return new TmsModelAnalysis(trained, results, trainSeconds, sw.Elapsed.TotalSeconds);
+        }
+    }
+}
