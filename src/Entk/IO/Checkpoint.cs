@@ -85,7 +85,7 @@ namespace Entk.IO
             catch (DecoderFallbackException e) { throw src.Fail("the metadata entry is not valid UTF-8.", e); }
 
             JsonDocument doc;
-            try { doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 16 }); }
+            try { doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false }); }
             catch (JsonException e) { throw src.Fail("the metadata entry is not valid JSON: " + e.Message, e); }
             using (doc)
             {

@@ -19,11 +19,12 @@ namespace Entk.IO
     /// Writing: entries are written in the given order, uncompressed unless <c>compress</c> is true,
     /// with a fixed timestamp (1980-01-01 00:00) so equal inputs give byte-identical files; the file
     /// is replaced atomically (<see cref="AtomicFile"/>).
-    /// Reading: every entry's CRC-32 is verified (the ZIP reader of .NET does not do this itself), so
-    /// a corrupted byte in any array's header or data raises <see cref="EntkFormatException"/>, as do
-    /// truncated archives, entries whose name does not end in <c>.npy</c>, duplicate names and
-    /// invalid <c>.npy</c> content. Bytes that ZIP leaves unprotected (timestamps, attributes) can
-    /// change without changing what is read.
+    /// Reading uses a strict ZIP reader: every local header must agree with the central directory
+    /// (name, method, CRC, sizes), entries must not overlap, and every entry's CRC-32 is verified
+    /// (.NET's ZipArchive checks neither). So a corrupted byte in any name, array header or array data
+    /// raises <see cref="EntkFormatException"/>, as do truncated archives, entries whose name does not
+    /// end in <c>.npy</c>, duplicate names and invalid <c>.npy</c> content. Bytes that no ZIP reader
+    /// uses (timestamps, attributes, version fields) can change without changing what is read.
     /// </remarks>
     public static class Npz
     {

@@ -28,6 +28,7 @@ namespace Entk.IO
     /// <see cref="NdArray.ToDoubleArray"/> to promote) and are returned in C order whatever their
     /// strides (transposed views and views into shared storages are materialised). The
     /// <c>_metadata</c> attribute of the state_dict is ignored. Every ZIP entry's CRC-32 is checked.
+    /// One storage must fit in a .NET array (at most 2 GiB of bytes).
     /// </para>
     /// </remarks>
     public static class TorchStateDict
@@ -62,8 +63,17 @@ namespace Entk.IO
 
             if (byName.TryGetValue(prefix + "byteorder", out var bo))
             {
+                // (read before the tensors: it decides how their bytes are interpreted)
                 string order = Encoding.ASCII.GetString(zip.ReadAllBytes(bo, 64)).Trim();
                 if (order != "little") throw src.Fail("the tensors are stored in '" + order + "' byte order; only little-endian checkpoints are supported.");
+            }
+
+            var used = new HashSet<string>(StringComparer.Ordinal) { pkl[0].Name };
+            if (byName.TryGetValue(prefix + "version", out var ver))
+            {
+                used.Add(ver.Name);
+                string v = Encoding.ASCII.GetString(zip.ReadAllBytes(ver, 64)).Trim();
+                if (v.Length == 0 || !v.All(char.IsAsciiDigit)) throw src.Fail("the 'version' record is not a number; the file is corrupt.");
             }
 
             byte[] pickle = zip.ReadAllBytes(pkl[0], MaxPickleBytes);
@@ -83,6 +93,7 @@ namespace Entk.IO
                         throw src.Fail("tensor '" + name + "' refers to storage '" + t.Storage.Key + "', but the archive has no entry '" + prefix + "data/" + t.Storage.Key + "'.");
                     int item = NdArray.ItemSizeOf(t.Storage.Type);
                     long bytes = t.Storage.Numel * item;
+                    used.Add(de.Name);
                     var raw = zip.ReadAllBytes(de, Math.Min((long)Array.MaxLength, bytes));
                     if (raw.LongLength != bytes)
                         throw src.Fail("storage '" + t.Storage.Key + "' should hold " + Check.Inv($"{t.Storage.Numel}") + " elements (" + Check.Inv($"{bytes}") + " bytes) but its entry has " + Check.Inv($"{raw.LongLength}") + " bytes.");
@@ -95,6 +106,9 @@ namespace Entk.IO
                 }
                 result.Add(new NamedArray(name, Materialise(name, t, st.Data, src)));
             }
+            // Every other record (unused storages, torch 2.x metadata) is still checked against its CRC-32.
+            foreach (var e in entries)
+                if (!used.Contains(e.Name) && (bo is null || e.Name != bo.Name)) zip.Verify(e);
             return result.AsReadOnly();
         }
 

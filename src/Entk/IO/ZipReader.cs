@@ -120,10 +120,14 @@ namespace Entk.IO
             long cdSize = BinaryPrimitives.ReadUInt32LittleEndian(eocd.Slice(12)), cdOffset = BinaryPrimitives.ReadUInt32LittleEndian(eocd.Slice(16));
             long cdLimit = eocdPos;
 
-            if (nTotal == 0xFFFF || nHere == 0xFFFF || cdSize == 0xFFFFFFFF || cdOffset == 0xFFFFFFFF)
+            // ZIP64 end record: required when a field overflowed; some writers (torch's miniz) always add one.
+            bool needZip64 = nTotal == 0xFFFF || nHere == 0xFFFF || cdSize == 0xFFFFFFFF || cdOffset == 0xFFFFFFFF;
+            bool hasLocator = eocdPos >= 20 && BinaryPrimitives.ReadUInt32LittleEndian(ReadAt(s, eocdPos - 20, 4, src, "the ZIP64 locator")) == Zip64LocatorSig;
+            if (needZip64 || hasLocator)
             {
                 var loc = ReadAt(s, eocdPos - 20, 20, src, "the ZIP64 end-of-central-directory locator");
                 if (BinaryPrimitives.ReadUInt32LittleEndian(loc) != Zip64LocatorSig) throw src.Fail("the ZIP64 end-of-central-directory locator is missing or corrupt.");
+                long n32 = nTotal, size32 = cdSize, off32 = cdOffset;
                 long z64 = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(loc.AsSpan(8)));
                 if (BinaryPrimitives.ReadUInt32LittleEndian(loc.AsSpan(4)) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(loc.AsSpan(16)) > 1 || z64 > eocdPos - 20 - 56)
                     throw src.Fail("the ZIP64 end-of-central-directory locator is corrupt.");
@@ -136,6 +140,8 @@ namespace Entk.IO
                 cdSize = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(rec.AsSpan(40)));
                 cdOffset = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(rec.AsSpan(48)));
                 cdLimit = z64;
+                if ((n32 != 0xFFFF && n32 != nTotal) || (size32 != 0xFFFFFFFF && size32 != cdSize) || (off32 != 0xFFFFFFFF && off32 != cdOffset))
+                    throw src.Fail("the ZIP64 end record disagrees with the end record; the archive is corrupt.");
             }
             if (disk != 0 || cdDisk != 0 || nHere != nTotal) throw src.Fail("multi-disk (split) ZIP archives are not supported, or the end record is corrupt.");
             if (cdOffset < 0 || cdSize < 0 || cdOffset + cdSize != cdLimit)
@@ -299,6 +305,23 @@ namespace Entk.IO
             {
                 throw esrc.Fail("corrupt entry data: " + ex.Message, ex);
             }
+        }
+
+        /// <summary>Reads an entry to its end and discards it, checking its size and CRC-32.</summary>
+        public void Verify(ZipEntryInfo e)
+        {
+            Read(e, (s, len, esrc) =>
+            {
+                var buf = new byte[81920];
+                long left = len;
+                while (left > 0)
+                {
+                    int n = s.Read(buf, 0, (int)Math.Min(buf.Length, left));
+                    if (n <= 0) throw esrc.Fail("truncated: " + Inv(len - left) + " of " + Inv(len) + " bytes.");
+                    left -= n;
+                }
+                return true;
+            });
         }
 
         /// <summary>Reads a whole (small) entry into memory with the same checks.</summary>

@@ -169,6 +169,11 @@ namespace Entk.Tests.IO
             SaveWithMetadata(bad, data.Tensors, "{ not json");
             Assert.That(IoTestUtil.AssertFormatError(() => Checkpoint.Load(bad), bad).Message, Does.Contain("not valid JSON"));
 
+            string dupKey = P("dupkey.npz");
+            var text = GoodMetadata(data).ToJsonString();
+            SaveWithMetadata(dupKey, data.Tensors, text.Insert(1, "\"kind\":\"other\","));
+            Assert.That(IoTestUtil.AssertFormatError(() => Checkpoint.Load(dupKey), dupKey).Message, Does.Contain("not valid JSON"));
+
             string utf = P("notutf8.npz");
             Npz.Write(utf, data.Tensors.Append(new NamedArray("__entk__", NdArray.FromBytes(new byte[] { 0x7b, 0xff, 0x7d }, 3))).ToList());
             Assert.That(IoTestUtil.AssertFormatError(() => Checkpoint.Load(utf), utf).Message, Does.Contain("UTF-8"));

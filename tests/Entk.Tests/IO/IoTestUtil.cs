@@ -162,6 +162,7 @@ namespace Entk.Tests.IO
             psi.ArgumentList.Add(script);
             foreach (var a in args) psi.ArgumentList.Add(a);
             psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
+            psi.Environment["PYTHONUTF8"] = "1";
             psi.Environment.Remove("PYTHONPATH");
             psi.Environment.Remove("PYTHONHOME");
             using var p = Process.Start(psi)!;

@@ -144,6 +144,41 @@ namespace Entk.Tests.IO
             Assert.That(Npz.Read(P("keep.npz")).Names, Is.EqualTo(new[] { "W" }));
         }
 
+        /// <summary>Forward-only stream: makes ZipArchive write data descriptors (flag bit 3) and Npz.Read copy the input.</summary>
+        private sealed class ForwardOnlyStream : Stream
+        {
+            private readonly Stream _inner;
+            public ForwardOnlyStream(Stream inner) => _inner = inner;
+            public override bool CanRead => _inner.CanRead;
+            public override bool CanSeek => false;
+            public override bool CanWrite => _inner.CanWrite;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override void Flush() => _inner.Flush();
+            public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
+        }
+
+        [TestCase(false)]
+        [TestCase(true)]
+        public void NonSeekableStreams_WriteDataDescriptors_AndReadBack(bool compress)
+        {
+            var arrays = AllTypesAllRanks().Take(6).ToList();
+            var ms = new MemoryStream();
+            Npz.Write(new ForwardOnlyStream(ms), arrays, compress);
+            var bytes = ms.ToArray();
+            Assert.That(BitConverter.ToUInt16(bytes, 6) & 0x8, Is.EqualTo(0x8), "data descriptor flag set");
+            var z = Npz.Read(new ForwardOnlyStream(new MemoryStream(bytes)), "forward-only");
+            Assert.That(z.Names, Is.EqualTo(arrays.Select(a => a.Name)));
+            for (int i = 0; i < arrays.Count; i++) Assert.That(z.Arrays[i].Array.ContentEquals(arrays[i].Array), Is.True);
+            // CRC protection still holds without local-header CRCs.
+            var r = IoTestUtil.ZipDataRanges(bytes)[0];
+            bytes[r.End - 2] ^= 0x04;
+            Assert.Throws<EntkFormatException>(() => Npz.Read(new MemoryStream(bytes), "flipped"));
+        }
+
         [Test]
         public void StreamVariants()
         {
