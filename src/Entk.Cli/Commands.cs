@@ -1,10 +1,15 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Entk.Experiments;
 
 namespace Entk.Cli
 {
     /// <summary>Builds the command tree.</summary>
-    internal static class Commands
+    internal static partial class Commands
     {
         public static Command BuildRoot()
         {
@@ -18,7 +23,81 @@ namespace Entk.Cli
                 return 0;
             });
             root.Subcommands.Add(describe);
+            var reproduce = new Command("reproduce", "Reproduce the paper's experiments end to end (figures, report, raw arrays).");
+            reproduce.Subcommands.Add(ReproduceTms());
+            reproduce.Subcommands.Add(ReproduceMlp());
+            reproduce.Subcommands.Add(ReproduceGrokking());
+            reproduce.Subcommands.Add(ReproduceAll());
+            root.Subcommands.Add(reproduce);
+            root.Subcommands.Add(CustomTms());
+            root.Subcommands.Add(CustomMlp());
             return root;
+        }
+
+        // ---- shared options -------------------------------------------------------------------
+
+        internal sealed class CommonOptions
+        {
+            public Option<string> Out { get; } = new("--out") { Description = "Output folder (created if missing).", Required = true };
+            public Option<long> Seed { get; } = new("--seed") { Description = "Seed of weights, data and split (integer).", DefaultValueFactory = _ => 0L };
+            public Option<bool> Force { get; } = new("--force") { Description = "Replace existing outputs in the folder." };
+            public Option<bool> Resume { get; } = new("--resume") { Description = "Continue an interrupted run: keep verified complete experiments, redo the rest." };
+
+            public void AddTo(Command c)
+            {
+                c.Options.Add(Out);
+                c.Options.Add(Seed);
+                c.Options.Add(Force);
+                c.Options.Add(Resume);
+            }
+
+            public OutputPolicy Policy(ParseResult p)
+            {
+                bool force = p.GetValue(Force), resume = p.GetValue(Resume);
+                if (force && resume) throw new EntkArgumentException("--force/--resume", "at most one of them", "both");
+                return force ? OutputPolicy.Overwrite : resume ? OutputPolicy.Resume : OutputPolicy.FailIfExists;
+            }
+        }
+
+        /// <summary>Runs an action, turning Entk's typed errors into a clear message and exit code 2.</summary>
+        internal static int Guard(Func<int> action)
+        {
+            try
+            {
+                return action();
+            }
+            catch (Exception e) when (e is EntkArgumentException or OutputExistsException or EntkFormatException or MemoryBudgetExceededException or IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine();
+                Console.Error.WriteLine("error: " + e.Message);
+                return 2;
+            }
+        }
+
+        internal static IReadOnlyList<double> ParseDoubles(string text, string option)
+        {
+            var list = new List<double>();
+            foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+                    throw new EntkArgumentException(option, "a comma-separated list of numbers (e.g. 0,1,0.3)", "'" + text + "'");
+                list.Add(v);
+            }
+            if (list.Count == 0) throw new EntkArgumentException(option, "at least one number", "'" + text + "'");
+            return list;
+        }
+
+        internal static IReadOnlyList<long> ParseSeeds(string text)
+        {
+            var list = new List<long>();
+            foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!long.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v))
+                    throw new EntkArgumentException("--seeds", "a comma-separated list of integers (e.g. 0,1,2)", "'" + text + "'");
+                list.Add(v);
+            }
+            if (list.Count == 0 || list.Distinct().Count() != list.Count) throw new EntkArgumentException("--seeds", "at least one seed, no repeats", "'" + text + "'");
+            return list;
         }
     }
 }

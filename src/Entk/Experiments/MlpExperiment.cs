@@ -23,6 +23,9 @@ namespace Entk.Experiments
         /// <summary>The cliff rule.</summary>
         public CliffOptions Cliffs { get; init; } = new();
 
+        /// <summary>Also write the traced kernels <c>kernel_traced_&lt;full|layer1|layer2&gt;.npy</c> [p², p²] of the final model (default false).</summary>
+        public bool WriteKernels { get; init; }
+
         /// <summary>Epochs whose second cliff is rotated and plotted in the grokking figure (default 40, 60, 80, 100, 150, 500).</summary>
         public IReadOnlyList<int> HeatmapEpochs { get; init; } = new[] { 40, 60, 80, 100, 150, 500 };
 
@@ -249,8 +252,9 @@ namespace Entk.Experiments
     public sealed class GrokkingAnalysis
     {
         internal GrokkingAnalysis(MlpTrainingResult training, IReadOnlyList<GrokkingPoint> points, IReadOnlyList<double> sumPercent, IReadOnlyList<double> derivative,
-            IReadOnlyList<CliffAlignment> heatmaps, GrokkingReading reading, CliffLayout layout, double trainSeconds, double analysisSeconds)
+            IReadOnlyList<CliffAlignment> heatmaps, IReadOnlyList<int> heatmapEpochs, GrokkingReading reading, CliffLayout layout, double trainSeconds, double analysisSeconds)
         {
+            HeatmapEpochs = heatmapEpochs;
             Training = training;
             Points = points;
             SumOverlapPercent = sumPercent;
@@ -276,6 +280,9 @@ namespace Entk.Experiments
 
         /// <summary>Rotated second-cliff heatmaps at the heatmap epochs.</summary>
         public IReadOnlyList<CliffAlignment> Heatmaps { get; }
+
+        /// <summary>The epoch of each entry of <see cref="Heatmaps"/>.</summary>
+        public IReadOnlyList<int> HeatmapEpochs { get; }
 
         /// <summary>The automatic reading.</summary>
         public GrokkingReading Reading { get; }
@@ -423,6 +430,7 @@ namespace Entk.Experiments
             var diff = FourierFamilies.Create("diff", p);
             var points = new List<GrokkingPoint>();
             var heatmaps = new List<CliffAlignment>();
+            var heatmapEpochs = new List<int>();
             int total = trained.Checkpoints.Count;
             foreach (var cp in trained.Checkpoints)
             {
@@ -432,14 +440,17 @@ namespace Entk.Experiments
                 var second = e.Vectors.SliceColumns(layout.SecondStart, layout.Size);
                 points.Add(new GrokkingPoint(cp, e, CliffDetector.Detect(e.Values, o.Cliffs), SubspaceOverlap.Compute(second, sum), SubspaceOverlap.Compute(second, diff)));
                 if (o.HeatmapEpochs.Contains(cp.Epoch))
+                {
+                    heatmapEpochs.Add(cp.Epoch);
                     heatmaps.Add(AlignCliff("full", e.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, "sum", "diff", o.AlignmentThreshold));
+                }
             }
             progress?.Report(new EntkProgress("grokking checkpoints", total, total));
             var epochs = points.Select(pt => (double)pt.Epoch).ToArray();
             var percent = points.Select(pt => 100.0 * pt.OverlapSum.Overlap / (2.0 * (p / 2))).ToArray();
             var deriv = points.Count >= 2 ? GrokkingCurves.Derivative(epochs, percent) : new double[points.Count];
             var reading = Read(points, deriv, layout, trained.Setup.Config.LogEvery);
-            return new GrokkingAnalysis(trained, points, percent, deriv, heatmaps, reading, layout, trainSeconds, sw.Elapsed.TotalSeconds);
+            return new GrokkingAnalysis(trained, points, percent, deriv, heatmaps, heatmapEpochs, reading, layout, trainSeconds, sw.Elapsed.TotalSeconds);
         }
 
         private static GrokkingReading Read(IReadOnlyList<GrokkingPoint> points, double[] deriv, CliffLayout layout, int logEvery)

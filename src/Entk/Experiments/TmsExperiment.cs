@@ -24,6 +24,12 @@ namespace Entk.Experiments
         /// <summary>The cliff rule (default <see cref="CliffOptions"/>).</summary>
         public CliffOptions Cliffs { get; init; } = new();
 
+        /// <summary>
+        /// Also write the explicit flattened kernels (<c>kernel_flat_beta&lt;β&gt;.npy</c>, class-major, rescaled, no ridge) and the
+        /// Jacobian (<c>jacobian.npy</c> [D, n, P]) for regression and parity tests (default false; refused when n·D &gt; 4000).
+        /// </summary>
+        public bool WriteKernels { get; init; }
+
         /// <summary>Validates the options against n features, D samples and P parameters.</summary>
         internal void Validate(int features, int samples)
         {
@@ -32,6 +38,8 @@ namespace Entk.Experiments
             foreach (var b in Betas) Check.Finite(b, nameof(Betas));
             if (Betas.Distinct().Count() != Betas.Count) throw new EntkArgumentException(nameof(Betas), "distinct β values", string.Join(", ", Betas.Select(Check.R)));
             Check.InRange(TopK, 1, features * samples, nameof(TopK));
+            if (WriteKernels && (long)features * samples > 4000)
+                throw new EntkArgumentException(nameof(WriteKernels), "n·D ≤ 4000 when writing explicit kernels", Check.Inv($"n·D = {(long)features * samples}"));
         }
     }
 

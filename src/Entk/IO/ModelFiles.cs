@@ -1,0 +1,113 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Entk.Internal;
+using Entk.Models;
+
+namespace Entk.IO
+{
+    /// <summary>
+    /// Saves and loads Entk models as checkpoints (<see cref="Checkpoint"/>): an .npz with one float64
+    /// array per parameter tensor under its layout name (TMS: "W" [m, n], "b" [n]; modular MLP: "W1" [H, 2p],
+    /// "W2" [p, H]) plus the "__entk__" metadata entry with a SHA-256 of the parameters. numpy reads it with
+    /// <c>np.load</c>; Entk also loads plain .npz files written by numpy with the same array names.
+    /// </summary>
+    public static class ModelFiles
+    {
+        /// <summary>Checkpoint kind of TMS models.</summary>
+        public const string TmsKind = "tms";
+
+        /// <summary>Checkpoint kind of modular MLPs.</summary>
+        public const string MlpKind = "modular-mlp";
+
+        /// <summary>The checkpoint of a model: every layout tensor with its shape, plus metadata.</summary>
+        /// <param name="model">Model.</param>
+        /// <param name="kind">Kind string.</param>
+        /// <param name="info">Optional free-form info (epoch, seed, loss, ...).</param>
+        /// <returns>Checkpoint data.</returns>
+        public static CheckpointData ToCheckpoint(NtkModel model, string kind, IReadOnlyDictionary<string, MetadataValue>? info = null)
+        {
+            Check.NotNull(model, nameof(model));
+            Check.NotNull(kind, nameof(kind));
+            var theta = model.GetParameters();
+            var tensors = model.Layout.Tensors.Select(t => new NamedArray(t.Name,
+                NdArray.FromDoubles(theta.AsSpan(t.Offset, t.Count).ToArray(), t.Shape.ToArray()))).ToArray();
+            var hyper = new Dictionary<string, MetadataValue>
+            {
+                ["model"] = MetadataValue.FromString(model.Name),
+                ["inputs"] = MetadataValue.FromInt64(model.InputDimension),
+                ["outputs"] = MetadataValue.FromInt64(model.OutputDimension),
+            };
+            return new CheckpointData(kind, tensors, hyper, info);
+        }
+
+        /// <summary>Saves a TMS model (arrays "W" [m, n], "b" [n]).</summary>
+        /// <param name="path">Target .npz path.</param>
+        /// <param name="model">Model.</param>
+        /// <param name="info">Optional info.</param>
+        /// <param name="overwrite">Whether an existing file may be replaced.</param>
+        public static void SaveTms(string path, TmsModel model, IReadOnlyDictionary<string, MetadataValue>? info = null, bool overwrite = false) =>
+            Checkpoint.Save(path, ToCheckpoint(model, TmsKind, info), overwrite);
+
+        /// <summary>Saves a modular MLP (arrays "W1" [H, 2p], "W2" [p, H]).</summary>
+        /// <param name="path">Target .npz path.</param>
+        /// <param name="model">Model.</param>
+        /// <param name="info">Optional info.</param>
+        /// <param name="overwrite">Whether an existing file may be replaced.</param>
+        public static void SaveMlp(string path, ModularMlp model, IReadOnlyDictionary<string, MetadataValue>? info = null, bool overwrite = false) =>
+            Checkpoint.Save(path, ToCheckpoint(model, MlpKind, info), overwrite);
+
+        /// <summary>Loads a TMS model from an Entk checkpoint or a plain .npz with arrays "W" [m, n] and "b" [n].</summary>
+        /// <param name="path">The .npz file.</param>
+        /// <returns>The model.</returns>
+        /// <exception cref="EntkFormatException">Corrupt or truncated file, checksum mismatch, missing arrays, wrong kind or shapes.</exception>
+        public static TmsModel LoadTms(string path)
+        {
+            var data = Checkpoint.Load(path);
+            RequireKind(path, data, TmsKind);
+            var w = Require(path, data, "W", 2);
+            var b = Require(path, data, "b", 1);
+            if (b.Shape[0] != w.Shape[1]) throw new EntkFormatException(path, Check.Inv($"array 'b' has shape [{b.Shape[0]}] but 'W' has {w.Shape[1]} columns (expected b of shape [{w.Shape[1]}])"));
+            return Wrap(path, () => TmsModel.FromWeights(w.ToMatrix(), b.ToDoubleArray()));
+        }
+
+        /// <summary>Loads a modular MLP from an Entk checkpoint or a plain .npz with arrays "W1" [H, 2p] and "W2" [p, H].</summary>
+        /// <param name="path">The .npz file.</param>
+        /// <returns>The model.</returns>
+        /// <exception cref="EntkFormatException">Corrupt or truncated file, checksum mismatch, missing arrays, wrong kind or shapes.</exception>
+        public static ModularMlp LoadMlp(string path)
+        {
+            var data = Checkpoint.Load(path);
+            RequireKind(path, data, MlpKind);
+            var w1 = Require(path, data, "W1", 2);
+            var w2 = Require(path, data, "W2", 2);
+            return Wrap(path, () => ModularMlp.FromWeights(w1.ToMatrix(), w2.ToMatrix()));
+        }
+
+        private static void RequireKind(string path, CheckpointData data, string kind)
+        {
+            if (data.HasMetadata && data.Kind != kind && data.Kind != CheckpointData.UnknownKind)
+                throw new EntkFormatException(path, "checkpoint holds a '" + data.Kind + "' model, not a '" + kind + "' model");
+        }
+
+        private static NdArray Require(string path, CheckpointData data, string name, int rank)
+        {
+            if (!data.ContainsTensor(name)) throw new EntkFormatException(path, "missing array '" + name + "' (found: " + string.Join(", ", data.TensorNames) + ")");
+            var a = data.Tensor(name);
+            if (a.Rank != rank) throw new EntkFormatException(path, Check.Inv($"array '{name}' has rank {a.Rank}; expected {rank}"));
+            return a;
+        }
+
+        private static T Wrap<T>(string path, Func<T> build)
+        {
+            try
+            {
+                return build();
+            }
+            catch (EntkArgumentException e)
+            {
+                throw new EntkFormatException(path, e.Message, e);
+            }
+        }
+    }
+}
