@@ -222,6 +222,46 @@ namespace Entk
             return Torch.TorchOps.MatMul(this, other);
         }
 
+        /// <summary>
+        /// Element-wise sum a + b (a new matrix). Lets F# sum kernels in a pipeline:
+        /// <c>layers.Kernels |> Seq.map (fun k -> k.Matrix) |> Seq.reduce (+)</c>.
+        /// </summary>
+        /// <param name="a">Left operand.</param>
+        /// <param name="b">Right operand, same shape.</param>
+        /// <returns>New matrix with entries a_ij + b_ij.</returns>
+        /// <exception cref="ShapeMismatchException">The shapes differ.</exception>
+        public static Matrix operator +(Matrix a, Matrix b) => Combine(a, b, 1.0);
+
+        /// <summary>Element-wise difference a − b (a new matrix).</summary>
+        /// <param name="a">Left operand.</param>
+        /// <param name="b">Right operand, same shape.</param>
+        /// <returns>New matrix with entries a_ij − b_ij.</returns>
+        /// <exception cref="ShapeMismatchException">The shapes differ.</exception>
+        public static Matrix operator -(Matrix a, Matrix b) => Combine(a, b, -1.0);
+
+        /// <summary>A scalar multiple s·a (a new matrix).</summary>
+        /// <param name="s">The scalar.</param>
+        /// <param name="a">The matrix.</param>
+        /// <returns>New matrix with entries s·a_ij.</returns>
+        public static Matrix operator *(double s, Matrix a)
+        {
+            Check.NotNull(a, nameof(a));
+            var d = new double[a._data.Length];
+            for (long i = 0; i < d.Length; i++) d[i] = s * a._data[i];
+            return new Matrix(a.Rows, a.Columns, d);
+        }
+
+        private static Matrix Combine(Matrix a, Matrix b, double sign)
+        {
+            Check.NotNull(a, nameof(a));
+            Check.NotNull(b, nameof(b));
+            if (a.Rows != b.Rows || a.Columns != b.Columns)
+                throw new ShapeMismatchException(nameof(b), Check.Shape(a.Rows, a.Columns), Check.Shape(b.Rows, b.Columns), "Element-wise operations need matrices of the same shape.");
+            var d = new double[a._data.Length];
+            for (long i = 0; i < d.Length; i++) d[i] = a._data[i] + sign * b._data[i];
+            return new Matrix(a.Rows, a.Columns, d);
+        }
+
         /// <summary>Element-wise maximum absolute difference to another matrix of the same shape.</summary>
         /// <param name="other">Matrix of the same shape.</param>
         /// <returns>max |this − other|.</returns>

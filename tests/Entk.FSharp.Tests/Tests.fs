@@ -6,6 +6,7 @@ open Entk
 open Entk.Models
 open Entk.Kernels
 open Entk.Linalg
+open Entk.FSharp.Tests.TestUtil
 
 let private assertAllClose (tol: float) (actual: float[]) (expected: float[]) =
     Assert.That(actual.Length, Is.EqualTo expected.Length)
@@ -71,3 +72,41 @@ let ``bad input gives a typed exception naming the argument`` () =
 let ``describe works`` () =
     let info = EntkInfo.Collect()
     Assert.That(info.["float"], Is.EqualTo<string> "float64")
+    Assert.That(info.["entk"], Is.EqualTo<string> EntkInfo.Version)
+    Assert.That(EntkInfo.Version, Does.Match @"^\d+\.\d+\.\d+")
+    Assert.That(info.["libtorch"], Does.StartWith "2.")
+    Assert.That(int info.["threads"], Is.GreaterThanOrEqualTo 1)
+    Assert.That(info.["no such entry"] |> Option.ofObj, Is.EqualTo<string option> None)
+    Assert.That(info.Entries |> Seq.map (fun kv -> kv.Key) |> Seq.head, Is.EqualTo<string> "entk")
+    Assert.That(info.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, Is.EqualTo(info.Entries.Count))
+    // oneMKL is linked into libtorch (platform.md §2.5)
+    Assert.That(EntkInfo.MklVersion(), Does.Contain "Math Kernel Library")
+    Assert.That(info.["mkl"], Is.EqualTo<string>(EntkInfo.MklVersion()))
+
+[<Test>]
+let ``matrices: construction, copies, slices, products and element-wise operators`` () =
+    let a = Matrix.FromArray2D(array2D [ [ 1.0; 2.0; 3.0 ]; [ 4.0; 5.0; 6.0 ] ])
+    Assert.That((a.Rows, a.Columns, a.[1, 2], a.ToString()), equalTo((2, 3, 6.0, "Matrix [2, 3]")))
+    Assert.That(a.Shape |> List.ofSeq, equalTo [ 2; 3 ])
+    Assert.That(Matrix.FromRows([ [| 1.0; 2.0; 3.0 |]; [| 4.0; 5.0; 6.0 |] ]).MaxAbsDifference a, equalTo 0.0)
+    Assert.That(Matrix.FromArray(2, 3, [| 1.0 .. 6.0 |]).MaxAbsDifference a, equalTo 0.0)
+    Assert.That(Matrix.FromRowMajor(2, 3, ReadOnlySpan [| 1.0 .. 6.0 |]).MaxAbsDifference a, equalTo 0.0)
+    let data = a.ToArray()
+    data.[0] <- 100.0
+    Assert.That(a.[0, 0], equalTo 1.0, "ToArray copies; matrices are immutable")
+    Assert.That(a.ToArray2D(), equalTo(array2D [ [ 1.0; 2.0; 3.0 ]; [ 4.0; 5.0; 6.0 ] ]))
+    Assert.That((a.Row 1, a.Column 2), equalTo(([| 4.0; 5.0; 6.0 |], [| 3.0; 6.0 |])))
+    Assert.That(a.SliceColumns(1, 2).ToArray(), equalTo [| 2.0; 3.0; 5.0; 6.0 |])
+    Assert.That(a.SliceRows(1, 1).ToArray(), equalTo [| 4.0; 5.0; 6.0 |])
+    Assert.That(a.Transpose().ToArray(), equalTo [| 1.0; 4.0; 2.0; 5.0; 3.0; 6.0 |])
+    Assert.That(a.Multiply(a.Transpose()).ToArray(), equalTo [| 14.0; 32.0; 32.0; 77.0 |])
+    Assert.That((a.MaxAbs(), Matrix.Identity(3).FrobeniusNorm(), Matrix.Zeros(2, 2).MaxAbs()), equalTo((6.0, sqrt 3.0, 0.0)))
+    Assert.That(a.Span.ToArray(), equalTo(a.ToArray()))
+    // operators, and a pipeline that sums matrices
+    Assert.That((a + a).ToArray(), equalTo((2.0 * a).ToArray()))
+    Assert.That((a - a).MaxAbs(), equalTo 0.0)
+    Assert.That(([ a; a; a ] |> List.reduce (+)).ToArray(), equalTo((3.0 * a).ToArray()))
+    Assert.That((throws<ShapeMismatchException> (fun () -> a + a.Transpose() |> ignore)).ParamName, equalTo "b")
+    Assert.That((throws<ShapeMismatchException> (fun () -> a.Multiply a |> ignore)).ParamName, equalTo "other")
+    throws<ShapeMismatchException> (fun () -> Matrix.FromRows [ [| 1.0 |]; [| 1.0; 2.0 |] ] |> ignore) |> ignore
+    throws<ArgumentOutOfRangeException> (fun () -> a.[2, 0] |> ignore) |> ignore

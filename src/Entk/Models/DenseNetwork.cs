@@ -159,6 +159,17 @@ namespace Entk.Models
             return widths.ToArray();
         }
 
+        /// <summary>
+        /// The same architecture at other parameters θ′, typed as <see cref="DenseNetwork"/> (hides the base method,
+        /// which returns <see cref="FunctionalModel"/>): callers keep the model's own members without a
+        /// downcast, which F# would otherwise need to write as <c>:?&gt;</c> (e.g. <c>(net.WithParameters theta).WeightScales</c>).
+        /// </summary>
+        /// <param name="parameters">θ′, length P (copied).</param>
+        /// <returns>A new model; this one is unchanged.</returns>
+        /// <exception cref="ShapeMismatchException">θ′ has the wrong length.</exception>
+        /// <exception cref="NonFiniteValueException">θ′ contains NaN or ±Infinity.</exception>
+        public new DenseNetwork WithParameters(IReadOnlyList<double> parameters) => (DenseNetwork)base.WithParameters(parameters);
+
         /// <inheritdoc />
         protected override FunctionalModel Rebuild(double[] parameters) => new DenseNetwork(_widths, _activation, _bias, _scales, _biasScale, parameters);
 
@@ -325,6 +336,17 @@ namespace Entk.Models
             Check.Positive(outputDimension, nameof(outputDimension));
             return new LinearModel(inputDimension, outputDimension, parameters);
         }
+
+        /// <summary>
+        /// The same architecture at other parameters θ′, typed as <see cref="LinearModel"/> (hides the base method,
+        /// which returns <see cref="FunctionalModel"/>): callers keep the model's own members without a
+        /// downcast, which F# would otherwise need to write as <c>:?&gt;</c> (e.g. <c>(linear.WithParameters theta).Evaluate x</c> stays a <see cref="LinearModel"/> call chain).
+        /// </summary>
+        /// <param name="parameters">θ′, length P (copied).</param>
+        /// <returns>A new model; this one is unchanged.</returns>
+        /// <exception cref="ShapeMismatchException">θ′ has the wrong length.</exception>
+        /// <exception cref="NonFiniteValueException">θ′ contains NaN or ±Infinity.</exception>
+        public new LinearModel WithParameters(IReadOnlyList<double> parameters) => (LinearModel)base.WithParameters(parameters);
 
         /// <inheritdoc />
         protected override FunctionalModel Rebuild(double[] parameters) => new LinearModel(InputDimension, OutputDimension, parameters);

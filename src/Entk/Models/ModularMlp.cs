@@ -96,6 +96,17 @@ namespace Entk.Models
             return y;
         }
 
+        /// <summary>
+        /// The same architecture at other parameters θ′, typed as <see cref="ModularMlp"/> (hides the base method,
+        /// which returns <see cref="FunctionalModel"/>): callers keep the model's own members without a
+        /// downcast, which F# would otherwise need to write as <c>:?&gt;</c> (e.g. <c>(mlp.WithParameters theta).W1</c>).
+        /// </summary>
+        /// <param name="parameters">θ′, length P (copied).</param>
+        /// <returns>A new model; this one is unchanged.</returns>
+        /// <exception cref="ShapeMismatchException">θ′ has the wrong length.</exception>
+        /// <exception cref="NonFiniteValueException">θ′ contains NaN or ±Infinity.</exception>
+        public new ModularMlp WithParameters(IReadOnlyList<double> parameters) => (ModularMlp)base.WithParameters(parameters);
+
         /// <inheritdoc />
         protected override FunctionalModel Rebuild(double[] parameters) => new ModularMlp(Modulus, Width, parameters);
 
