@@ -80,6 +80,46 @@ namespace Entk.Kernels
             return alpha == 1 ? r : r * alpha;
         }
 
+        /// <summary>
+        /// K·v for a dense layer whose backpropagated signal is separable, δ_nc = κ · (W̃[c, :] ∘ g_n) (the last hidden layer
+        /// of a network with a linear readout W̃, g = the activation derivative times anything per sample). Everything is a
+        /// GEMM over N·b rows: z_n = κ g_n ∘ (W̃ᵀ v_n), M = Σ_n z_n ⊗ a_n, (J M)_nc = κ W̃[c, :]·(g_n ∘ M a_n).
+        /// v, result: (N, C, b); wt: (C, out); g: (N, out); a: (N, in) or one-hot pairs.
+        /// </summary>
+        public static Tensor SeparableMatvec(Tensor? a, OneHotPairs? oneHot, Tensor wt, Tensor g, double kappa, Tensor v)
+        {
+            long n = v.shape[0], c = v.shape[1], b = v.shape[2], o = wt.shape[1];
+            var z = v.permute(0, 2, 1).reshape(n * b, c).mm(wt).reshape(n, b, o) * g.unsqueeze(1);   // (N, b, out), κ applied at the end
+            var zf = z.reshape(n, b * o);
+            Tensor t;
+            if (oneHot is not null)
+            {
+                var m = torch.zeros(new long[] { oneHot.Width, b * o }, ScalarType.Float64);
+                m.index_add_(0, oneHot.First, zf, 1.0);
+                m.index_add_(0, oneHot.Second, zf, 1.0);
+                t = m.index_select(0, oneHot.First) + m.index_select(0, oneHot.Second);          // (N, b·out)
+            }
+            else if (a is null)
+            {
+                t = zf.sum(new long[] { 0 }, true).expand(n, b * o);
+            }
+            else
+            {
+                t = a.mm(a.t().mm(zf));                                                          // (N, b·out)
+            }
+            var y = (t.reshape(n, b, o) * g.unsqueeze(1)).reshape(n * b, o).mm(wt.t()).reshape(n, b, c).permute(0, 2, 1);
+            return y * (kappa * kappa);
+        }
+
+        /// <summary>K·v for a readout layer (δ_nc = s_c e_c): (K v)[n, c] = s_c Σ_m (a_n·a_m) s_c v[m, c]; two GEMMs.</summary>
+        public static Tensor ReadoutMatvec(Tensor a, Tensor s, Tensor v)
+        {
+            long n = v.shape[0], c = v.shape[1], b = v.shape[2];
+            var z = (v * s.reshape(1, c, 1)).reshape(n, c * b);
+            var t = a.mm(a.t().mm(z)).reshape(n, c, b);
+            return t * s.reshape(1, c, 1);
+        }
+
         /// <summary>trace of one dense factor: alpha · Σ_n ‖a_n‖² Σ_c ‖δ_nc‖².</summary>
         public static double Trace(Tensor? a, OneHotPairs? oneHot, Tensor d, double alpha)
         {

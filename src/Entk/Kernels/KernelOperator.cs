@@ -78,10 +78,21 @@ namespace Entk.Kernels
             return Apply(Matrix.FromArray(vector.Length, 1, vector)).Column(0);
         }
 
+        /// <summary>Columns applied per call of the underlying product (bounds the operator's transient memory).</summary>
+        internal const int ColumnChunk = 32;
+
         internal Tensor ApplyTensor(Tensor v)
         {
-            Interlocked.Add(ref _applications, v.shape[1]);
-            return _apply(v);
+            long b = v.shape[1];
+            Interlocked.Add(ref _applications, b);
+            if (b <= ColumnChunk) return _apply(v);
+            var parts = new Tensor[(b + ColumnChunk - 1) / ColumnChunk];
+            for (int i = 0; i < parts.Length; i++)
+            {
+                long start = (long)i * ColumnChunk;
+                parts[i] = _apply(v.narrow(1, start, Math.Min(ColumnChunk, b - start)));
+            }
+            return torch.cat(parts, 1);
         }
     }
 }

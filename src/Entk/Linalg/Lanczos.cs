@@ -15,13 +15,16 @@ namespace Entk.Linalg
         /// <summary>Convergence: every wanted pair has ‖K·u − θ·u‖ ≤ Tolerance · |θ_max| (default 1e-10).</summary>
         public double Tolerance { get; init; } = 1e-10;
 
-        /// <summary>Krylov basis size m per restart cycle (default min(n, max(2k + 40, k + 100))).</summary>
+        /// <summary>Block size b: vectors expanded together, so products and reorthogonalisation are matrix–matrix (default min(32, k)).</summary>
+        public int? BlockSize { get; init; }
+
+        /// <summary>Krylov basis size m per restart cycle (default min(n − b, max(2k + 40, k + 100)), rounded up to a multiple of b).</summary>
         public int? BasisSize { get; init; }
 
-        /// <summary>Maximum number of operator applications (default 50·n or 100·m, whichever is smaller, at least 10·m).</summary>
+        /// <summary>Maximum number of operator applications (vectors; default max(10·m, min(50·n, 100·m))).</summary>
         public int? MaxApplications { get; init; }
 
-        /// <summary>Seed of the random start vector (default 0).</summary>
+        /// <summary>Seed of the random start block (default 0).</summary>
         public long Seed { get; init; }
 
         /// <summary>Ridge policy applied to the reported eigenvalues (default none).</summary>
@@ -32,12 +35,13 @@ namespace Entk.Linalg
     }
 
     /// <summary>
-    /// Top-k eigenpairs of a symmetric operator by thick-restart Lanczos with full reorthogonalisation
-    /// (classical Gram–Schmidt applied twice). Each cycle extends an orthonormal Krylov basis V to m vectors,
-    /// takes the Rayleigh–Ritz pairs of H = VᵀKV, and restarts from the best k + (m − k)/2 Ritz vectors plus the
-    /// last Lanczos vector. The result reports the true residual ‖K·u − θ·u‖ of every returned pair
-    /// (<see cref="EigenDecomposition.Residuals"/>), computed with one extra block application.
-    /// Memory: n·(m + 1) doubles for the basis plus the operator's own.
+    /// Top-k eigenpairs of a symmetric operator by thick-restart block Lanczos with full reorthogonalisation
+    /// (block classical Gram–Schmidt applied twice). Each cycle extends an orthonormal Krylov basis V block by
+    /// block to about m vectors, takes the Rayleigh–Ritz pairs of H = VᵀKV (assembled from the
+    /// orthogonalisation coefficients), and restarts from the best k + (m − k)/2 Ritz vectors plus the last
+    /// residual block. The result reports the true residual ‖K·u − θ·u‖ of every returned pair
+    /// (<see cref="EigenDecomposition.Residuals"/>), computed with one extra application of the operator.
+    /// Memory: n·(m + 2b) doubles for the basis plus the operator's own.
     /// </summary>
     public static class Lanczos
     {
@@ -55,95 +59,76 @@ namespace Entk.Linalg
             int n = op.Dimension;
             Check.InRange(topK, 1, Math.Max(1, n - 1), nameof(topK));
             Check.InRange(o.Tolerance, 1e-15, 1e-1, nameof(options) + ".Tolerance");
-            int m = o.BasisSize ?? Math.Min(n, Math.Max(2 * topK + 40, topK + 100));
-            Check.InRange(m, topK + 1, n, nameof(options) + ".BasisSize");
+            int b = o.BlockSize ?? Math.Min(32, topK);
+            Check.InRange(b, 1, Math.Max(1, n / 2), nameof(options) + ".BlockSize");
+            int m = o.BasisSize ?? Math.Min(n - b, Math.Max(2 * topK + 40, topK + 100));
+            m = Math.Min(n - b, (m + b - 1) / b * b);
+            Check.InRange(m, topK + b, Math.Max(topK + b, n - b), nameof(options) + ".BasisSize");
             int maxApps = o.MaxApplications ?? Math.Max(10 * m, Math.Min(50 * n, 100 * m));
             Check.Positive(maxApps, nameof(options) + ".MaxApplications");
             using var scope = torch.NewDisposeScope();
-            var v = torch.zeros(new long[] { n, m + 1 }, ScalarType.Float64);
-            var h = torch.zeros(new long[] { m, m }, ScalarType.Float64);
             var gen = new torch.Generator((ulong)o.Seed, torch.CPU);
-            var start = torch.randn(new long[] { n }, ScalarType.Float64, generator: gen);
-            v.select(1, 0).copy_(start / start.norm());
-            int j0 = 0;
+            var v = torch.zeros(new long[] { n, m + b }, ScalarType.Float64);
+            var h = torch.zeros(new long[] { m + b, m + b }, ScalarType.Float64);
+            v.narrow(1, 0, b).copy_(Orthonormal(torch.randn(new long[] { n, b }, ScalarType.Float64, generator: gen), null, gen));
+            int cur = 0;
             long apps = 0;
-            double beta = 0;
-            Tensor theta = torch.zeros(0, ScalarType.Float64), s = torch.zeros(0, ScalarType.Float64);
-            double[] resid = Array.Empty<double>();
+            Tensor lastQ = torch.zeros(0), lastR = torch.zeros(0);
+            Tensor s;
+            double[] th;
             o.Progress?.Report(new EntkProgress("lanczos", 0, maxApps));
             while (true)
             {
-                for (int j = j0; j < m; j++)
+                while (cur + b <= m)
                 {
                     using var inner = torch.NewDisposeScope();
-                    var q = v.narrow(1, j, 1);
-                    var w = op.ApplyTensor(q).reshape(n, 1);
-                    apps++;
-                    var basis = v.narrow(1, 0, j + 1);
+                    var block = v.narrow(1, cur, b);
+                    var w = op.ApplyTensor(block);
+                    apps += b;
+                    var basis = v.narrow(1, 0, cur + b);
                     var c1 = basis.t().mm(w);
                     w = w - basis.mm(c1);
                     var c2 = basis.t().mm(w);
                     w = w - basis.mm(c2);
-                    var col = (c1 + c2).squeeze(1);
-                    // Rayleigh quotient column j of VᵀKV (symmetric).
-                    h.narrow(0, 0, j + 1).select(1, j).copy_(col);
-                    h.select(0, j).narrow(0, 0, j + 1).copy_(col);
-                    beta = w.norm().item<double>();
-                    double scale = Math.Max(Math.Abs(col.abs().max().item<double>()), 1e-300);
-                    if (beta <= 1e-13 * scale)
+                    var c = c1 + c2;                                              // (cur + b) × b: column block of VᵀKV
+                    h.narrow(0, 0, cur + b).narrow(1, cur, b).copy_(c);
+                    h.narrow(0, cur, b).narrow(1, 0, cur + b).copy_(c.t());
+                    var (q, r) = torch.linalg.qr(w);
+                    q = Repair(q, r, basis, gen);
+                    cur += b;
+                    if (cur + b <= m)
                     {
-                        // Invariant subspace: continue with a random vector orthogonal to the basis.
-                        var r = torch.randn(new long[] { n, 1 }, ScalarType.Float64, generator: gen);
-                        for (int pass = 0; pass < 2; pass++) r = r - basis.mm(basis.t().mm(r));
-                        w = r;
-                        beta = 0;
-                        v.narrow(1, j + 1, 1).copy_(w / w.norm());
+                        v.narrow(1, cur, b).copy_(q);
                     }
                     else
                     {
-                        v.narrow(1, j + 1, 1).copy_(w / beta);
+                        lastQ = q.clone().MoveToOuterDisposeScope();
+                        lastR = r.clone().MoveToOuterDisposeScope();
                     }
-                    if (j + 1 < m)
-                    {
-                        h[j + 1, j] = torch.tensor(beta, ScalarType.Float64);
-                        h[j, j + 1] = torch.tensor(beta, ScalarType.Float64);
-                    }
-                    if (o.Progress is not null && apps % 20 == 0) o.Progress.Report(new EntkProgress("lanczos", Math.Min(apps, maxApps), maxApps));
+                    if (o.Progress is not null) o.Progress.Report(new EntkProgress("lanczos", Math.Min(apps, maxApps), maxApps));
                 }
-                var (vals, vecs) = torch.linalg.eigh((h + h.t()) * 0.5);
-                theta = vals.flip(0);
+                var hm = h.narrow(0, 0, cur).narrow(1, 0, cur);
+                var (vals, vecs) = torch.linalg.eigh((hm + hm.t()) * 0.5);
+                var theta = vals.flip(0);
                 s = vecs.flip(1);
-                var lastRow = s.select(0, m - 1).abs() * beta;           // |β_m s_{m,i}|: residual estimates
-                var th = TorchOps.ToArray(theta);
-                resid = TorchOps.ToArray(lastRow);
+                th = TorchOps.ToArray(theta);
+                var est = TorchOps.ToArray(lastR.mm(s.narrow(0, cur - b, b)).norm(0, false));   // ‖R s_last‖: residual estimates
                 double thMax = Math.Max(Math.Abs(th[0]), 1e-300);
-                bool converged = resid.Take(topK).All(r => r <= o.Tolerance * thMax);
+                bool converged = est.Take(topK).All(x => x <= o.Tolerance * thMax);
                 if (converged || apps >= maxApps) break;
-                // Thick restart: keep l Ritz vectors, then the last Lanczos vector.
-                int l = Math.Min(m - 1, topK + Math.Max(1, (m - topK) / 2));
-                var y = v.narrow(1, 0, m).mm(s.narrow(1, 0, l));
-                var last = v.select(1, m).clone();
+                int l = Math.Min(cur - b, topK + Math.Max(1, (cur - topK) / 2));
+                var y = v.narrow(1, 0, cur).mm(s.narrow(1, 0, l));
                 v.narrow(1, 0, l).copy_(y);
-                v.select(1, l).copy_(last);
+                v.narrow(1, l, b).copy_(lastQ);
                 h.zero_();
-                for (int i = 0; i < l; i++)
-                {
-                    h[i, i] = torch.tensor(th[i], ScalarType.Float64);
-                    double b = beta * s[m - 1, i].item<double>();
-                    h[i, l] = torch.tensor(b, ScalarType.Float64);
-                    h[l, i] = torch.tensor(b, ScalarType.Float64);
-                }
-                // Column l of H is filled when row/column l is computed in the next cycle (full reorthogonalisation
-                // recomputes the coupling exactly).
-                j0 = l;
+                h.narrow(0, 0, l).narrow(1, 0, l).copy_(torch.diag(theta.narrow(0, 0, l)));
+                cur = l;
             }
-            var u = v.narrow(1, 0, m).mm(s.narrow(1, 0, topK));
-            // Re-orthonormalise (rounding) and compute true residuals with one block application.
+            var u = v.narrow(1, 0, cur).mm(s.narrow(1, 0, topK));
             var (qq, rr) = torch.linalg.qr(u);
-            var signs = torch.sign(torch.diagonal(rr));
-            u = qq * signs.unsqueeze(0);
+            u = qq * torch.sign(torch.diagonal(rr)).unsqueeze(0);
             var ku = op.ApplyTensor(u);
-            var rq = (u * ku).sum(dim: 0);                                     // refined Rayleigh quotients
+            var rq = (u * ku).sum(dim: 0);                                     // Rayleigh quotients of the returned vectors
             var res = (ku - u * rq.unsqueeze(0)).norm(0, false);
             var order = rq.argsort(0, true);
             rq = rq.index_select(0, order);
@@ -158,6 +143,37 @@ namespace Entk.Linalg
             double shift = o.Ridge.ShiftFor(op.Trace / n);
             for (int i = 0; i < values.Length; i++) values[i] += shift;
             return new EigenDecomposition(values, TorchOps.ToMatrix(u), shift, SpectrumRoute.Lanczos, residuals);
+        }
+
+        /// <summary>Orthonormal basis of a block, orthogonal to an existing basis (two passes), deterministic for a generator.</summary>
+        private static Tensor Orthonormal(Tensor w, Tensor? basis, torch.Generator gen)
+        {
+            for (int pass = 0; pass < 2 && basis is not null; pass++) w = w - basis.mm(basis.t().mm(w));
+            var (q, r) = torch.linalg.qr(w);
+            return Repair(q, r, basis, gen);
+        }
+
+        /// <summary>Replaces columns of Q whose R diagonal is negligible (the block lost rank) by random directions orthogonal to everything so far.</summary>
+        private static Tensor Repair(Tensor q, Tensor r, Tensor? basis, torch.Generator gen)
+        {
+            var d = torch.diagonal(r).abs();
+            double scale = Math.Max(d.max().item<double>(), 1e-300);
+            var diag = TorchOps.ToArray(d);
+            if (diag.All(x => x > 1e-12 * scale)) return q;
+            q = q.clone();
+            for (int i = 0; i < diag.Length; i++)
+            {
+                if (diag[i] > 1e-12 * scale) continue;
+                var z = torch.randn(new long[] { q.shape[0], 1 }, ScalarType.Float64, generator: gen);
+                for (int pass = 0; pass < 2; pass++)
+                {
+                    if (basis is not null) z = z - basis.mm(basis.t().mm(z));
+                    var others = q.narrow(1, 0, i);
+                    if (i > 0) z = z - others.mm(others.t().mm(z));
+                }
+                q.narrow(1, i, 1).copy_(z / z.norm());
+            }
+            return q;
         }
     }
 }

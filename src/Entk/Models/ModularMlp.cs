@@ -132,18 +132,19 @@ namespace Entk.Models
         {
             var ps = ParameterTensors();
             var oh = OneHotPairs.Detect(x)?.Detached();
-            var u = U(x, ps[0], oh);
+            var u = U(x, ps[0], oh).DetachFromDisposeScope();
             double h = Width;
             int c = Modulus;
-            long n = x.shape[0];
-            var sv = Torch.TorchOps.ToTensor(s, c);
-            var d1 = (2.0 * InputScale / h * sv.unsqueeze(0).unsqueeze(2) * ps[1].unsqueeze(0) * u.unsqueeze(1)).contiguous();   // (N, C, H)
-            var d2 = torch.diag(sv).unsqueeze(0).expand(n, c, c).contiguous();
-            var a2 = u * u / h;
-            double trace = DenseLayerRule.Trace(oh is null ? x : null, oh, d1, 1) + DenseLayerRule.Trace(a2, null, d2, 1);
-            foreach (var t in new[] { d1, d2, a2 }) t.DetachFromDisposeScope();
+            var sv = Torch.TorchOps.ToTensor(s, c).clone().DetachFromDisposeScope();
+            var wt = (sv.unsqueeze(1) * ps[1]).DetachFromDisposeScope();          // W̃ = diag(s) W2, (C, H)
+            double kappa = 2.0 * InputScale / h;                                 // δ¹_nc = κ W̃[c, :] ∘ u_n
+            var a2 = (u * u / h).DetachFromDisposeScope();                       // layer-2 inputs
             var xs = oh is null ? x.clone().DetachFromDisposeScope() : null;
-            return new StructuredOperator(v => DenseLayerRule.Matvec(xs, oh, d1, 1, v) + DenseLayerRule.Matvec(a2, null, d2, 1, v), trace);
+            // trace: layer 1 Σ_n ‖x_n‖² κ² Σ_j u_nj² ‖W̃_:j‖²; layer 2 Σ_n ‖a2_n‖² Σ_c s_c².
+            var xn = oh is not null ? torch.full(new long[] { x.shape[0] }, 2.0, ScalarType.Float64) : x.pow(2).sum(new long[] { 1 });
+            double t1 = kappa * kappa * (xn * (u.pow(2) * wt.pow(2).sum(new long[] { 0 }).unsqueeze(0)).sum(new long[] { 1 })).sum().item<double>();
+            double t2 = a2.pow(2).sum().item<double>() * sv.pow(2).sum().item<double>();
+            return new StructuredOperator(v => DenseLayerRule.SeparableMatvec(xs, oh, wt, u, kappa, v) + DenseLayerRule.ReadoutMatvec(a2, sv, v), t1 + t2);
         }
 
         bool IStructuredKernels.Supports(KernelReduction reduction) => true;
