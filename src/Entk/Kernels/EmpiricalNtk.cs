@@ -180,6 +180,85 @@ namespace Entk.Kernels
             return Linalg.SymmetricEigen.Decompose(k.Matrix, topK, policy);
         }
 
+        /// <summary>
+        /// The reduced self-kernel K(x, x) as a matrix-free operator. Flattened reductions are applied as
+        /// K·v = J·(Jᵀ·v) — by the model's structured rule (method Auto or Structured) or by NTK-vector products
+        /// from reverse-mode passes (NtkVectorProducts, or Auto without a rule) — so K is never formed; memory is
+        /// that of the structured factors or of one forward/backward pass. Other reductions (N × N) are formed
+        /// (within the memory budget) and wrapped. Vector indices follow the reduction's row order.
+        /// </summary>
+        /// <param name="model">The model.</param>
+        /// <param name="reduction">The reduction.</param>
+        /// <param name="x">Inputs N × D.</param>
+        /// <param name="options">Options (importance rescaling applies; JacobianContraction is not an operator method).</param>
+        /// <returns>The operator.</returns>
+        public static KernelOperator Operator(NtkModel model, KernelReduction reduction, Matrix x, NtkOptions? options = null)
+        {
+            Check.NotNull(model, nameof(model));
+            Check.NotNull(reduction, nameof(reduction));
+            var opts = options ?? new NtkOptions();
+            model.ValidateInputs(x, nameof(x));
+            reduction.Validate(model.OutputDimension, nameof(reduction));
+            var s = opts.OutputScales(model.OutputDimension);
+            int n = x.Rows, c = model.OutputDimension;
+            if (!reduction.IsFlattened)
+            {
+                var k = Compute(model, reduction, x, null, opts);
+                return KernelOperator.FromMatrix(k.Matrix);
+            }
+            long dim = (long)n * c;
+            if (dim > int.MaxValue) throw new EntkArgumentException(nameof(x), "N·C < 2³¹", Check.Inv($"{dim}"));
+            bool classMajor = reduction.Kind == KernelReductionKind.FlattenClassMajor;
+            Tensor ToBlocks(Tensor v) => classMajor ? v.reshape(c, n, v.shape[1]).permute(1, 0, 2).contiguous() : v.reshape(n, c, v.shape[1]);
+            Tensor FromBlocks(Tensor y) => classMajor ? y.permute(1, 0, 2).reshape(dim, y.shape[2]) : y.reshape(dim, y.shape[2]);
+            var xt = TorchOps.ToTensor(x).clone().DetachFromDisposeScope();
+            if (opts.Method is NtkMethod.Auto or NtkMethod.Structured)
+            {
+                using var scope = torch.NewDisposeScope();
+                var so = model.Structured?.FlatOperator(xt, s);
+                if (so is not null)
+                    return new KernelOperator((int)dim, Check.Inv($"flattened {(classMajor ? "class" : "sample")}-major eNTK of {model.Name} (Structured)"),
+                        v => FromBlocks(so.Apply(ToBlocks(v))), so.Trace, NtkMethod.Structured);
+                if (opts.Method == NtkMethod.Structured)
+                    throw new EntkArgumentException(nameof(options) + ".Method", "a method the model supports as an operator", "Structured, which model '" + model.Name + "' does not provide");
+            }
+            if (opts.Method == NtkMethod.JacobianContraction)
+                throw new EntkArgumentException(nameof(options) + ".Method", "Auto, Structured or NtkVectorProducts for an operator", "JacobianContraction (which forms the Jacobian)");
+            var scale = TorchOps.ToTensor(s, 1, c).clone().DetachFromDisposeScope();
+            double trace = FlattenedTrace(model, xt, s, opts);
+            return new KernelOperator((int)dim, Check.Inv($"flattened {(classMajor ? "class" : "sample")}-major eNTK of {model.Name} (NtkVectorProducts)"), v =>
+            {
+                var blocks = ToBlocks(v);                                    // (N, C, b)
+                var outs = new Tensor[blocks.shape[2]];
+                using var session = model.OpenSession();
+                for (int i = 0; i < outs.Length; i++)
+                {
+                    var vi = blocks.select(2, i) * scale;                    // rows of output c scaled by s_c
+                    var u = NtkVectorProducts.Vjp(session, xt, vi);
+                    outs[i] = NtkVectorProducts.Jvp(session, xt, u) * scale;
+                }
+                return FromBlocks(torch.stack(outs, 2));
+            }, trace, NtkMethod.NtkVectorProducts);
+        }
+
+        /// <summary>trace of the flattened (s-scaled) kernel = Σ_{n,c} s_c² ‖∇θ f_c(x_n)‖², streamed over sample chunks.</summary>
+        private static double FlattenedTrace(NtkModel model, Tensor x, double[] s, NtkOptions opts)
+        {
+            using var scope = torch.NewDisposeScope();
+            var w = torch.diag(TorchOps.ToTensor(s, s.Length));
+            long n = x.shape[0];
+            int chunk = (int)Math.Clamp(opts.Budget / 8 / Math.Max(1, 8L * model.OutputDimension * model.ParameterCount + model.JacobianWorkBytesPerSample), 1, 256);
+            double total = 0;
+            for (long start = 0; start < n; start += chunk)
+            {
+                using var inner = torch.NewDisposeScope();
+                long nb = Math.Min(chunk, n - start);
+                var parts = model.JacobianTensors(x.narrow(0, start, nb), w, chunk, null);
+                foreach (var p in parts) total += p.pow(2).sum().item<double>();
+            }
+            return total;
+        }
+
         internal sealed class RunResult
         {
             public RunResult(NtkKernel total, NtkKernel[] groups)

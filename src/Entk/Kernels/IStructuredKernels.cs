@@ -31,5 +31,27 @@ namespace Entk.Kernels
 
         /// <summary>The product J̃·V (result (N, C, k)) for V of shape (P, k), or null when not provided.</summary>
         Tensor? JacobianProduct(Tensor x, double[] s, Tensor v) => null;
+
+        /// <summary>
+        /// The flattened kernel as an operator on sample-major blocks: v of shape (N, C, b) ↦ K·v of shape (N, C, b),
+        /// plus trace(K); or null when the model has no structured rule.
+        /// </summary>
+        StructuredOperator? FlatOperator(Tensor x, double[] s) => null;
+    }
+
+    /// <summary>A structured flattened-kernel operator: K·v on (N, C, b) blocks and trace(K).</summary>
+    internal sealed class StructuredOperator
+    {
+        public StructuredOperator(System.Func<Tensor, Tensor> apply, double trace)
+        {
+            Apply = apply;
+            Trace = trace;
+        }
+
+        /// <summary>(N, C, b) ↦ (N, C, b).</summary>
+        public System.Func<Tensor, Tensor> Apply { get; }
+
+        /// <summary>trace(K).</summary>
+        public double Trace { get; }
     }
 }

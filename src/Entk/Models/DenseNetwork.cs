@@ -263,10 +263,33 @@ namespace Entk.Models
             var result = new List<Tensor>();
             for (int l = 0; l < a1.Length; l++)
             {
-                result.Add(Kernels.DenseLayerRule.Kernel(a1[l], a2[l], d1[l], d2[l], _scales[l] * _scales[l], reduction));
-                if (_bias) result.Add(Kernels.DenseLayerRule.Kernel(null, null, d1[l], d2[l], _biasScale * _biasScale, reduction));
+                result.Add(Kernels.DenseLayerRule.Kernel(a1[l].mm(a2[l].t()), d1[l], d2[l], _scales[l] * _scales[l], reduction));
+                if (_bias) result.Add(Kernels.DenseLayerRule.Kernel(null, d1[l], d2[l], _biasScale * _biasScale, reduction));
             }
             return result.ToArray();
+        }
+
+        Kernels.StructuredOperator? Kernels.IStructuredKernels.FlatOperator(Tensor x, double[] s)
+        {
+            var (a, d) = Signals(x, s);
+            double trace = 0;
+            var factors = new List<(Tensor? a, Tensor d, double alpha)>();
+            for (int l = 0; l < a.Length; l++)
+            {
+                factors.Add((a[l].clone().DetachFromDisposeScope(), d[l].contiguous().DetachFromDisposeScope(), _scales[l] * _scales[l]));
+                if (_bias) factors.Add((null, factors[^1].d, _biasScale * _biasScale));
+            }
+            foreach (var f in factors) trace += Kernels.DenseLayerRule.Trace(f.a, null, f.d, f.alpha);
+            return new Kernels.StructuredOperator(v =>
+            {
+                Tensor? acc = null;
+                foreach (var f in factors)
+                {
+                    var t = Kernels.DenseLayerRule.Matvec(f.a, null, f.d, f.alpha, v);
+                    acc = acc is null ? t : acc + t;
+                }
+                return acc!;
+            }, trace);
         }
 
         Tensor[]? Kernels.IStructuredKernels.Jacobians(Tensor x, double[] s)
@@ -376,9 +399,17 @@ namespace Entk.Models
             var d2 = Deltas(xb.shape[0], s);
             return new[]
             {
-                Kernels.DenseLayerRule.Kernel(x1, xb, d1, d2, 1, reduction),
-                Kernels.DenseLayerRule.Kernel(null, null, d1, d2, 1, reduction),
+                Kernels.DenseLayerRule.Kernel(x1.mm(xb.t()), d1, d2, 1, reduction),
+                Kernels.DenseLayerRule.Kernel(null, d1, d2, 1, reduction),
             };
+        }
+
+        Kernels.StructuredOperator? Kernels.IStructuredKernels.FlatOperator(Tensor x, double[] s)
+        {
+            var d = Deltas(x.shape[0], s).contiguous().DetachFromDisposeScope();
+            var xs = x.clone().DetachFromDisposeScope();
+            double trace = Kernels.DenseLayerRule.Trace(xs, null, d, 1) + Kernels.DenseLayerRule.Trace(null, null, d, 1);
+            return new Kernels.StructuredOperator(v => Kernels.DenseLayerRule.Matvec(xs, null, d, 1, v) + Kernels.DenseLayerRule.Matvec(null, null, d, 1, v), trace);
         }
 
         Tensor[]? Kernels.IStructuredKernels.Jacobians(Tensor x, double[] s)

@@ -133,7 +133,30 @@ namespace Entk.Models
 
         internal override IStructuredKernels? Structured => this;
 
-        private Tensor U(Tensor x, Tensor w1) => x.mm(w1.t()) * InputScale;
+        /// <summary>u = W1 x / √(2p): by gathering two columns of W1 when x holds one-hot pairs, by a product otherwise.</summary>
+        private Tensor U(Tensor x, Tensor w1, OneHotPairs? oh) => (oh is not null ? oh.Project(w1) : x.mm(w1.t())) * InputScale;
+
+        private static Tensor InputGram(Tensor x1, Tensor x2, OneHotPairs? o1, OneHotPairs? o2) =>
+            o1 is not null && o2 is not null ? o1.Gram(o2) : x1.mm(x2.t());
+
+        StructuredOperator? IStructuredKernels.FlatOperator(Tensor x, double[] s)
+        {
+            var ps = ParameterTensors();
+            var oh = OneHotPairs.Detect(x)?.Detached();
+            var u = U(x, ps[0], oh).DetachFromDisposeScope();
+            double h = Width;
+            int c = Modulus;
+            var sv = Torch.TorchOps.ToTensor(s, c).clone().DetachFromDisposeScope();
+            var wt = (sv.unsqueeze(1) * ps[1]).DetachFromDisposeScope();          // W̃ = diag(s) W2, (C, H)
+            double kappa = 2.0 * InputScale / h;                                 // δ¹_nc = κ W̃[c, :] ∘ u_n
+            var a2 = (u * u / h).DetachFromDisposeScope();                       // layer-2 inputs
+            var xs = oh is null ? x.clone().DetachFromDisposeScope() : null;
+            // trace: layer 1 Σ_n ‖x_n‖² κ² Σ_j u_nj² ‖W̃_:j‖²; layer 2 Σ_n ‖a2_n‖² Σ_c s_c².
+            var xn = oh is not null ? torch.full(new long[] { x.shape[0] }, 2.0, ScalarType.Float64) : x.pow(2).sum(new long[] { 1 });
+            double t1 = kappa * kappa * (xn * (u.pow(2) * wt.pow(2).sum(new long[] { 0 }).unsqueeze(0)).sum(new long[] { 1 })).sum().item<double>();
+            double t2 = a2.pow(2).sum().item<double>() * sv.pow(2).sum().item<double>();
+            return new StructuredOperator(v => DenseLayerRule.SeparableMatvec(xs, oh, wt, u, kappa, v) + DenseLayerRule.ReadoutMatvec(a2, sv, v), t1 + t2);
+        }
 
         bool IStructuredKernels.Supports(KernelReduction reduction) => true;
 
@@ -151,8 +174,10 @@ namespace Entk.Models
             var ps = ParameterTensors();
             var w1 = ps[0];
             var w2 = ps[1];
-            var u1 = U(x1, w1);
-            var u2 = x2 is null ? u1 : U(xb, w1);
+            var oh1 = OneHotPairs.Detect(x1);
+            var oh2 = x2 is null ? oh1 : OneHotPairs.Detect(xb);
+            var u1 = U(x1, w1, oh1);
+            var u2 = x2 is null ? u1 : U(xb, w1, oh2);
             double h = Width;
             int c = Modulus;
             var sv = Torch.TorchOps.ToTensor(s, c);
@@ -164,7 +189,7 @@ namespace Entk.Models
                 var k2 = (u1 * u1).mm((u2 * u2).t()) * (s2.sum().item<double>() / (h * h * norm));
                 // Layer 1: (4/(H² 2p)) (x·x') Σ_j (Σ_c s_c² W2_cj²) u_j u'_j
                 var col = s2.unsqueeze(0).mm(w2 * w2).squeeze(0);                       // (H)
-                var k1 = (u1 * col).mm(u2.t()) * x1.mm(xb.t()) * (4.0 / (h * h * 2 * Modulus * norm));
+                var k1 = (u1 * col).mm(u2.t()) * InputGram(x1, xb, oh1, oh2) * (4.0 / (h * h * 2 * Modulus * norm));
                 return new[] { k1, k2 };
             }
             // General reductions: dense-layer rule with δ¹_c[j] = s_c 2 W2_cj u_j /(H √(2p)) and δ² = diag(s).
@@ -175,15 +200,15 @@ namespace Entk.Models
             var d2b = eyeS.unsqueeze(0).expand(xb.shape[0], c, c);
             return new[]
             {
-                DenseLayerRule.Kernel(x1, xb, d1a, d1b, 1, reduction),
-                DenseLayerRule.Kernel(u1 * u1 / h, u2 * u2 / h, d2a, d2b, 1, reduction),
+                DenseLayerRule.Kernel(InputGram(x1, xb, oh1, oh2), d1a, d1b, 1, reduction),
+                DenseLayerRule.Kernel((u1 * u1 / h).mm((u2 * u2 / h).t()), d2a, d2b, 1, reduction),
             };
         }
 
         Tensor[]? IStructuredKernels.Jacobians(Tensor x, double[] s)
         {
             var ps = ParameterTensors();
-            var u = U(x, ps[0]);
+            var u = U(x, ps[0], OneHotPairs.Detect(x));
             double h = Width;
             int c = Modulus;
             var sv = Torch.TorchOps.ToTensor(s, c);

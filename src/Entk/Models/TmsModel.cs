@@ -193,6 +193,35 @@ namespace Entk.Models
             return (t1 + t2 + vb.unsqueeze(0)) * gs.unsqueeze(2);
         }
 
+        /// <summary>K·v = J̃(J̃ᵀv) on (N, C, b) blocks, with J̃ᵀu by structure: V_W = Hᵀ(u∘gs) + W·(u∘gs)ᵀX per column, V_b = Σ_n (u∘gs).</summary>
+        StructuredOperator? IStructuredKernels.FlatOperator(Tensor x, double[] s)
+        {
+            var xs = x.clone().DetachFromDisposeScope();
+            var (h, g, w) = Signals(xs);
+            var gs = (g * Torch.TorchOps.ToTensor(s, s.Length)).DetachFromDisposeScope();
+            h.DetachFromDisposeScope();
+            w.DetachFromDisposeScope();
+            int n = Features, m = Hidden;
+            long nn = xs.shape[0];
+            var self = (IStructuredKernels)this;
+            // trace(K) = Σ_{n,c} ‖J̃_nc‖² = Σ_{n,c} gs² (‖h_n‖² + 2 h_n·W_:c x_nc + ‖W_:c‖² ‖x_n‖² + 1)
+            var wc = h.mm(w);                                                  // (N, C): h_n·W_:c
+            var rowNorm = (h.pow(2).sum(new long[] { 1 }, true) + 2 * wc * xs + w.pow(2).sum(new long[] { 0 }).unsqueeze(0) * xs.pow(2).sum(new long[] { 1 }, true) + 1);
+            double trace = (gs.pow(2) * rowNorm).sum().item<double>();
+            return new StructuredOperator(u =>
+            {
+                long b = u.shape[2];
+                var ug = u * gs.unsqueeze(2);                                   // (N, C, b)
+                var t1 = h.t().mm(ug.reshape(nn, (long)n * b)).reshape(m, n, b);
+                var q = ug.permute(1, 2, 0).reshape((long)n * b, nn).mm(xs).reshape(n, b, n);   // (C, b, l)
+                var t2 = w.mm(q.reshape(n, b * n)).reshape(m, b, n).permute(0, 2, 1);          // (m, l, b)
+                var vw = (t1 + t2).reshape((long)m * n, b);
+                var vb = ug.sum(new long[] { 0 });                               // (C, b)
+                var v = torch.cat(new[] { vw, vb }, 0);
+                return self.JacobianProduct(xs, s, v)!;
+            }, trace);
+        }
+
         Tensor[]? IStructuredKernels.Jacobians(Tensor x, double[] s)
         {
             var (h, g, w) = Signals(x);

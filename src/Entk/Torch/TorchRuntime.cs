@@ -1,0 +1,54 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace Entk.Torch
+{
+    /// <summary>
+    /// Process-wide set-up of the native numerical stack, done once when the Entk assembly loads.
+    /// oneMKL (inside libtorch) may pick different code paths for the same call depending on memory
+    /// alignment and run-time dispatch, so that repeating a computation in one process can change the last
+    /// bits (observed: Lanczos eigenvalues differing by 2e-12). Entk therefore switches MKL's Conditional
+    /// Numerical Reproducibility to AUTO (the same as the environment variable MKL_CBWR=AUTO) unless the
+    /// process already has MKL_CBWR set. It touches no random-number state.
+    /// </summary>
+    internal static class TorchRuntime
+    {
+        private const int MklCbwrAuto = 2;
+
+        /// <summary>The CNR mode MKL reports after initialisation ("AUTO", "set by MKL_CBWR=…", or why it is unavailable).</summary>
+        public static string Reproducibility { get; private set; } = "not initialised";
+
+#pragma warning disable CA2255 // Deliberate: MKL's reproducibility mode must be set before the first MKL call, i.e. when Entk loads.
+        [ModuleInitializer]
+        internal static void Initialize()
+#pragma warning restore CA2255
+        {
+            try
+            {
+                string? env = Environment.GetEnvironmentVariable("MKL_CBWR");
+                if (!string.IsNullOrEmpty(env))
+                {
+                    Reproducibility = "set by MKL_CBWR=" + env;
+                    return;
+                }
+                _ = torch.get_num_threads();
+                if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(torch).Assembly, null, out var h)
+                    || !NativeLibrary.TryGetExport(h, "mkl_serv_cbwr_set", out var set))
+                {
+                    Reproducibility = "unavailable (no MKL CNR entry point)";
+                    return;
+                }
+                int rc = SetCbwr(set, MklCbwrAuto);
+                Reproducibility = rc == 0 ? "AUTO" : "could not be set (MKL returned " + rc + ")";
+            }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException or NotSupportedException or ExternalException)
+            {
+                Reproducibility = "unavailable (" + e.GetType().Name + ")";
+            }
+        }
+
+        private static unsafe int SetCbwr(IntPtr f, int mode) => ((delegate* unmanaged<int, int>)f)(mode);
+    }
+}
