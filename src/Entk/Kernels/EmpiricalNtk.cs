@@ -386,6 +386,28 @@ namespace Entk.Kernels
             });
         }
 
+        /// <summary>Phase timings of the last Jacobian-contraction computation on this thread (for the benchmark).</summary>
+        [ThreadStatic]
+        private static Timings? _lastTimings;
+
+        internal static Timings LastTimings => _lastTimings ??= new Timings();
+
+        internal sealed class Timings
+        {
+            public double JacobianSeconds { get; set; }
+
+            public double ContractionSeconds { get; set; }
+
+            public double ContractionFlops { get; set; }
+
+            public void Reset()
+            {
+                JacobianSeconds = 0;
+                ContractionSeconds = 0;
+                ContractionFlops = 0;
+            }
+        }
+
         private static Tensor ContractJacobians(NtkModel model, KernelReduction reduction, Tensor x1, Tensor? x2, double[] s, NtkOptions opts, int[] tensorGroup, Tensor[] groupKernels, long kernelBytes)
         {
             long n1 = x1.shape[0], n2 = (x2 ?? x1).shape[0];
@@ -433,11 +455,16 @@ namespace Entk.Kernels
                 using var scope = torch.NewDisposeScope();
                 int vb = (int)Math.Min(outputChunk, v - start);
                 var wb = w.narrow(0, start, vb);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 var j1 = AutogradJacobians(model, x1, wb, opts, x2 is null ? "jacobian" : "jacobian x1");
                 var j2 = x2 is null ? j1 : AutogradJacobians(model, x2, wb, opts, "jacobian x2");
+                LastTimings.JacobianSeconds += clock.Elapsed.TotalSeconds;
                 for (int t = 0; t < j1.Length; t++)
                 {
+                    clock.Restart();
                     var kt = ContractOne(reduction, j1[t], j2[t], n1, n2, c);
+                    LastTimings.ContractionSeconds += clock.Elapsed.TotalSeconds;
+                    LastTimings.ContractionFlops += 2.0 * kt.numel() * j1[t].shape[2] * (reduction.IsFlattened || reduction.Kind == KernelReductionKind.Block ? 1 : j1[t].shape[1]);
                     if (total is null) total = kt.clone().MoveToOuterDisposeScope();
                     else total.add_(kt);
                     int gi = tensorGroup[t];
