@@ -31,6 +31,8 @@ namespace Entk.Cli
             root.Subcommands.Add(reproduce);
             root.Subcommands.Add(CustomTms());
             root.Subcommands.Add(CustomMlp());
+            root.Subcommands.Add(Bench());
+            root.Subcommands.Add(BenchWorker());
             return root;
         }
 

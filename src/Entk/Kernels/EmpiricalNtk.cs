@@ -111,7 +111,8 @@ namespace Entk.Kernels
         /// traced kernels with C·P &lt; N; the all-pairs kernel with P &lt; N; a diagonal block (c, c) with
         /// P &lt; N) the P-side Gram matrix is decomposed and eigenvectors are mapped back, so the large
         /// kernel is never formed. Otherwise the kernel is computed (structured where available) and
-        /// decomposed densely. Eigenvectors are indexed like the kernel's rows (class-major c·N + n or
+        /// decomposed densely — unless a flattened kernel does not fit the memory budget, in which case the top-k pairs
+        /// come from matrix-free Lanczos on K·v = J(Jᵀv) (<see cref="Operator"/>, <see cref="Linalg.Lanczos"/>). Eigenvectors are indexed like the kernel's rows (class-major c·N + n or
         /// sample-major n·C + c for flattened reductions).
         /// </summary>
         /// <param name="model">The model.</param>
@@ -175,6 +176,13 @@ namespace Entk.Kernels
                 var result = Linalg.SymmetricEigen.FromJacobianTensor(jt.contiguous(), topK, policy);
                 opts.Progress?.Report(new EntkProgress("spectrum", 1, 1));
                 return result;
+            }
+            long denseBytes = 8L * rows * rows * 3;
+            if (reduction.IsFlattened && denseBytes > opts.Budget)
+            {
+                // Neither the parameter side nor the dense kernel fits: matrix-free Lanczos on K·v = J(Jᵀv).
+                var op = Operator(model, reduction, x, opts.Method == NtkMethod.JacobianContraction ? opts with { Method = NtkMethod.Auto } : opts);
+                return Linalg.Lanczos.TopK(op, topK, new Linalg.LanczosOptions { Ridge = policy, Progress = opts.Progress });
             }
             var k = Compute(model, reduction, x, null, opts);
             return Linalg.SymmetricEigen.Decompose(k.Matrix, topK, policy);
@@ -319,7 +327,8 @@ namespace Entk.Kernels
                 case NtkMethod.Structured:
                 {
                     var st = model.Structured!;
-                    MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by structured derivatives"), kernelBytes + st.EstimateBytes(reduction, n1, n2), opts.Budget, Alternatives);
+                    var est = EstimateMemory(model, reduction, n1, x2 is null ? null : n2, groupCount, opts);
+                    MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by structured derivatives ({est.Formula})"), est.Bytes, opts.Budget, Alternatives);
                     opts.Progress?.Report(new EntkProgress("structured kernel", 0, 1));
                     var parts = st.PerTensor(xt1, xt2, reduction, s);
                     var reduced = parts.Select(p => p.dim() == 4 ? reduction.Apply(p) : p).ToArray();
@@ -332,7 +341,8 @@ namespace Entk.Kernels
                     break;
                 case NtkMethod.NtkVectorProducts:
                 {
-                    MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by NTK-vector products"), kernelBytes + 8L * (n1 + n2) * c * model.ParameterCount / Math.Max(1, Math.Min(n1, 64)) , opts.Budget, Alternatives);
+                    var est = EstimateMemory(model, reduction, n1, x2 is null ? null : n2, groupCount, opts);
+                    MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by NTK-vector products ({est.Formula})"), est.Bytes, opts.Budget, Alternatives);
                     var parts = NtkVectorProducts.PerTensorKernels(model, xt1, xt2, reduction, s, opts);
                     Accumulate(parts, tensorGroup, groupKernels, out total);
                     break;
@@ -375,7 +385,7 @@ namespace Entk.Kernels
         internal static Tensor[] AutogradJacobians(NtkModel model, Tensor x, Tensor w, NtkOptions opts, string stage)
         {
             long n = x.shape[0];
-            int chunk = opts.ChunkSize ?? (int)Math.Clamp(opts.Budget / 4 / Math.Max(1, model.JacobianWorkBytesPerSample), 1, 256);
+            int chunk = SampleChunk(model, opts);
             long done = 0;
             var progress = opts.Progress;
             progress?.Report(new EntkProgress(stage, 0, n));
@@ -386,14 +396,116 @@ namespace Entk.Kernels
             });
         }
 
+        internal sealed class ContractionPlan
+        {
+            public ContractionPlan(int outputChunk, MemoryEstimate estimate)
+            {
+                OutputChunk = outputChunk;
+                Estimate = estimate;
+            }
+
+            public int OutputChunk { get; }
+
+            public MemoryEstimate Estimate { get; }
+        }
+
+        /// <summary>Samples per chunk of the per-sample Jacobian computation.</summary>
+        internal static int SampleChunk(NtkModel model, NtkOptions opts) =>
+            opts.ChunkSize ?? (int)Math.Clamp(opts.Budget / 4 / Math.Max(1, model.JacobianWorkBytesPerSample), 1, 256);
+
+        /// <summary>
+        /// Memory plan of the Jacobian contraction: V virtual outputs (C; 1 for AllPairsMean; 2 for a Block), Jacobians of
+        /// 8·(N1 + N2)·V_c·P bytes for V_c outputs at a time (traced reductions stream over outputs so that the Jacobians stay
+        /// within a quarter of the budget; other reductions need all V at once), the per-sample work of one sample chunk, and
+        /// the kernels (8·R1·R2 bytes each: the total, one per group, one temporary).
+        /// </summary>
+        internal static ContractionPlan PlanContraction(NtkModel model, KernelReduction reduction, long n1, long n2, bool hasX2, long kernelBytes, NtkOptions opts)
+        {
+            int c = model.OutputDimension;
+            long p = model.ParameterCount;
+            long v = reduction.Kind switch { KernelReductionKind.AllPairsMean => 1, KernelReductionKind.Block => 2, _ => c };
+            long rowsJ = n1 + (hasX2 ? n2 : 0);
+            long perOutput = 8L * rowsJ * p;
+            bool trace = reduction.Kind is KernelReductionKind.TraceMean or KernelReductionKind.TraceSum;
+            long chunkV = v;
+            if (trace) chunkV = Math.Clamp(opts.Budget / 4 / Math.Max(1, perOutput), 1, v);
+            long work = model.JacobianWorkBytesPerSample * Math.Min(SampleChunk(model, opts), Math.Max(n1, n2));
+            long bytes = perOutput * chunkV + work + kernelBytes;
+            string formula = Check.Inv($"Jacobians 8·{rowsJ}·{chunkV}·{p} B + per-sample work {work} B + kernels {kernelBytes} B = {MemoryBudgetExceededException.FormatBytes(bytes)}");
+            return new ContractionPlan((int)chunkV, new MemoryEstimate(bytes, formula));
+        }
+
+        /// <summary>
+        /// The memory Entk will need for <see cref="Compute"/> / <see cref="ComputeLayerwise"/> with these arguments, by the
+        /// formula of the method that would run (the same estimate that is checked against the budget before anything is
+        /// allocated). Jacobian contraction: 8·(N1 + N2)·V_c·P (Jacobians, V_c outputs at a time) + per-sample work of one
+        /// chunk + 8·R1·R2·(G + 2) (kernels, G groups); structured: 8·R1·R2·(G + 2) + the model's rule; NTK-vector products:
+        /// 8·R1·R2·(T + G + 2) (T parameter tensors) + one forward/backward graph.
+        /// </summary>
+        /// <param name="model">The model.</param>
+        /// <param name="reduction">The reduction.</param>
+        /// <param name="samples1">N1.</param>
+        /// <param name="samples2">N2, or null when x2 = x1.</param>
+        /// <param name="groups">Number of parameter groups for a layerwise computation (0 for the full kernel only).</param>
+        /// <param name="options">Options (method and budget).</param>
+        /// <returns>The estimate.</returns>
+        public static MemoryEstimate EstimateMemory(NtkModel model, KernelReduction reduction, int samples1, int? samples2 = null, int groups = 0, NtkOptions? options = null)
+        {
+            Check.NotNull(model, nameof(model));
+            Check.NotNull(reduction, nameof(reduction));
+            Check.Positive(samples1, nameof(samples1));
+            if (samples2 is int s2) Check.Positive(s2, nameof(samples2));
+            Check.NonNegative(groups, nameof(groups));
+            var opts = options ?? new NtkOptions();
+            var method = ResolveMethod(model, reduction, opts.Method, nameof(options));
+            int c = model.OutputDimension;
+            long n1 = samples1, n2 = samples2 ?? samples1;
+            long kernelBytes = 8L * reduction.RowsFor(n1, c) * reduction.RowsFor(n2, c) * (groups + 2);
+            switch (method)
+            {
+                case NtkMethod.Structured:
+                {
+                    long b = kernelBytes + model.Structured!.EstimateBytes(reduction, n1, n2);
+                    return new MemoryEstimate(b, Check.Inv($"kernels {kernelBytes} B + structured rule {b - kernelBytes} B = {MemoryBudgetExceededException.FormatBytes(b)}"));
+                }
+                case NtkMethod.NtkVectorProducts:
+                {
+                    long flat = 8L * n1 * c * n2 * c;
+                    long b = kernelBytes + flat * (model.Layout.Tensors.Count + 1) + model.JacobianWorkBytesPerSample * Math.Max(n1, n2);
+                    return new MemoryEstimate(b, Check.Inv($"kernels {kernelBytes} B + per-tensor flattened columns {flat * (model.Layout.Tensors.Count + 1)} B + one graph = {MemoryBudgetExceededException.FormatBytes(b)}"));
+                }
+                default:
+                    return PlanContraction(model, reduction, n1, n2, samples2 is not null, kernelBytes, opts).Estimate;
+            }
+        }
+
+        /// <summary>Phase timings of the last Jacobian-contraction computation on this thread (for the benchmark).</summary>
+        [ThreadStatic]
+        private static Timings? _lastTimings;
+
+        internal static Timings LastTimings => _lastTimings ??= new Timings();
+
+        internal sealed class Timings
+        {
+            public double JacobianSeconds { get; set; }
+
+            public double ContractionSeconds { get; set; }
+
+            public double ContractionFlops { get; set; }
+
+            public void Reset()
+            {
+                JacobianSeconds = 0;
+                ContractionSeconds = 0;
+                ContractionFlops = 0;
+            }
+        }
+
         private static Tensor ContractJacobians(NtkModel model, KernelReduction reduction, Tensor x1, Tensor? x2, double[] s, NtkOptions opts, int[] tensorGroup, Tensor[] groupKernels, long kernelBytes)
         {
             long n1 = x1.shape[0], n2 = (x2 ?? x1).shape[0];
             int c = model.OutputDimension;
             long p = model.ParameterCount;
-            long sets = x2 is null ? 1 : 2;
-            long work = model.JacobianWorkBytesPerSample * Math.Min(256, Math.Max(n1, n2));
-            string what;
             Tensor w;
             switch (reduction.Kind)
             {
@@ -413,19 +525,9 @@ namespace Entk.Kernels
                     break;
             }
             long v = w.shape[0];
-            bool trace = reduction.Kind is KernelReductionKind.TraceMean or KernelReductionKind.TraceSum;
-            long jacBytes = 8L * (n1 + (x2 is null ? 0 : n2)) * v * p;
-            long budget = opts.Budget;
-            int outputChunk = (int)v;
-            if (trace && jacBytes + kernelBytes + work > budget)
-            {
-                // Stream over outputs: each chunk needs (N1 + N2)·chunk·P doubles.
-                long perOutput = 8L * (n1 + (x2 is null ? 0 : n2)) * p;
-                outputChunk = (int)Math.Max(1, (budget - kernelBytes - work) / Math.Max(1, 2 * perOutput));
-                jacBytes = perOutput * outputChunk;
-            }
-            what = Check.Inv($"the {reduction} kernel by Jacobian contraction (Jacobians {sets}×({Math.Max(n1, n2)}, {outputChunk}, {p}) + kernel)");
-            MemoryBudget.Require(what, jacBytes + kernelBytes + work, budget, Alternatives);
+            var plan = PlanContraction(model, reduction, n1, n2, x2 is not null, kernelBytes, opts);
+            int outputChunk = plan.OutputChunk;
+            MemoryBudget.Require(Check.Inv($"the {reduction} kernel by Jacobian contraction ({plan.Estimate.Formula})"), plan.Estimate.Bytes, opts.Budget, Alternatives);
 
             Tensor? total = null;
             for (int start = 0; start < v; start += outputChunk)
@@ -433,11 +535,16 @@ namespace Entk.Kernels
                 using var scope = torch.NewDisposeScope();
                 int vb = (int)Math.Min(outputChunk, v - start);
                 var wb = w.narrow(0, start, vb);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 var j1 = AutogradJacobians(model, x1, wb, opts, x2 is null ? "jacobian" : "jacobian x1");
                 var j2 = x2 is null ? j1 : AutogradJacobians(model, x2, wb, opts, "jacobian x2");
+                LastTimings.JacobianSeconds += clock.Elapsed.TotalSeconds;
                 for (int t = 0; t < j1.Length; t++)
                 {
+                    clock.Restart();
                     var kt = ContractOne(reduction, j1[t], j2[t], n1, n2, c);
+                    LastTimings.ContractionSeconds += clock.Elapsed.TotalSeconds;
+                    LastTimings.ContractionFlops += 2.0 * kt.numel() * j1[t].shape[2] * (reduction.IsFlattened || reduction.Kind == KernelReductionKind.Block ? 1 : j1[t].shape[1]);
                     if (total is null) total = kt.clone().MoveToOuterDisposeScope();
                     else total.add_(kt);
                     int gi = tensorGroup[t];
@@ -468,11 +575,8 @@ namespace Entk.Kernels
                 case KernelReductionKind.FlattenSampleMajor:
                     return j1.reshape(n1 * v, pt).mm(j2.reshape(n2 * v, pt).t());
                 case KernelReductionKind.FlattenClassMajor:
-                {
-                    var a = j1.permute(1, 0, 2).reshape(v * n1, pt);
-                    var b = j2.permute(1, 0, 2).reshape(v * n2, pt);
-                    return a.mm(b.t());
-                }
+                    // Contract in sample-major order (no copy of the Jacobians), then permute the (smaller) kernel.
+                    return j1.reshape(n1 * v, pt).mm(j2.reshape(n2 * v, pt).t()).reshape(n1, v, n2, v).permute(1, 0, 3, 2).reshape(v * n1, v * n2);
                 case KernelReductionKind.TraceMean:
                 case KernelReductionKind.TraceSum:
                 case KernelReductionKind.AllPairsMean:

@@ -75,6 +75,28 @@ namespace Entk.Kernels
         }
     }
 
+    /// <summary>An estimate of the peak extra memory of a computation, with the formula that produced it.</summary>
+    public sealed class MemoryEstimate
+    {
+        /// <summary>Creates an estimate.</summary>
+        /// <param name="bytes">Bytes.</param>
+        /// <param name="formula">The formula with its terms filled in.</param>
+        public MemoryEstimate(long bytes, string formula)
+        {
+            Bytes = bytes;
+            Formula = formula;
+        }
+
+        /// <summary>Estimated peak bytes.</summary>
+        public long Bytes { get; }
+
+        /// <summary>The formula, e.g. "Jacobians 8·841·7·44544 B + … = 2.1 GiB".</summary>
+        public string Formula { get; }
+
+        /// <inheritdoc />
+        public override string ToString() => Formula;
+    }
+
     /// <summary>Options of an eNTK computation. All members have documented defaults.</summary>
     public sealed record NtkOptions
     {

@@ -252,8 +252,10 @@ namespace Entk.Models
         {
             long width = _widths.Max();
             long c = OutputDimension;
-            long full = reduction.IsFlattened ? 8L * n1 * n2 * c * c * 3 : 8L * n1 * n2 * 3;
-            return full + 8L * (n1 + n2) * c * width * _widths.Length;
+            long tensors = Layout.Tensors.Count;
+            // Every per-tensor kernel is kept until the groups are summed (2 copies each: rule output and reduced form).
+            long one = reduction.IsFlattened ? 8L * n1 * n2 * c * c : 8L * n1 * n2;
+            return one * (2 * tensors + 2) + 8L * (n1 + n2) * c * width * _widths.Length * 2;
         }
 
         Tensor[] Kernels.IStructuredKernels.PerTensor(Tensor x1, Tensor? x2, Kernels.KernelReduction reduction, double[] s)
@@ -388,7 +390,7 @@ namespace Entk.Models
         bool Kernels.IStructuredKernels.Supports(Kernels.KernelReduction reduction) => true;
 
         long Kernels.IStructuredKernels.EstimateBytes(Kernels.KernelReduction reduction, long n1, long n2) =>
-            reduction.IsFlattened ? 8L * n1 * n2 * OutputDimension * OutputDimension * 3 : 8L * n1 * n2 * 3;
+            (reduction.IsFlattened ? 8L * n1 * n2 * OutputDimension * OutputDimension : 8L * n1 * n2) * 8 + 8L * (n1 + n2) * OutputDimension * OutputDimension * 2;
 
         private Tensor Deltas(long n, double[] s) => torch.diag(Torch.TorchOps.ToTensor(s, s.Length)).unsqueeze(0).expand(n, s.Length, s.Length);
 

@@ -113,7 +113,7 @@ namespace Entk.Models
         /// <inheritdoc />
         protected override bool SupportsPerSampleParameters => true;
 
-        internal override long JacobianWorkBytesPerSample => 3L * ParameterCount * sizeof(double);
+        internal override long JacobianWorkBytesPerSample => 6L * ParameterCount * sizeof(double);
 
         private double InputScale => 1.0 / Math.Sqrt(2.0 * Modulus);
 
@@ -163,9 +163,10 @@ namespace Entk.Models
         long IStructuredKernels.EstimateBytes(KernelReduction reduction, long n1, long n2)
         {
             long c = Modulus, h = Width;
+            // Two per-tensor kernels, each with up to three full-size temporaries, plus the signals δ (N, C, H).
             return reduction.IsFlattened
-                ? 8L * n1 * n2 * c * c * 3 + 8L * (n1 + n2) * c * h
-                : 8L * n1 * n2 * 4 + 8L * (n1 + n2) * h * 3;
+                ? 8L * n1 * n2 * c * c * 8 + 8L * (n1 + n2) * c * h * 2
+                : 8L * n1 * n2 * 8 + 8L * (n1 + n2) * c * h * 2;
         }
 
         Tensor[] IStructuredKernels.PerTensor(Tensor x1, Tensor? x2, KernelReduction reduction, double[] s)

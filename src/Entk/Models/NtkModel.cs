@@ -95,7 +95,7 @@ namespace Entk.Models
         internal abstract ForwardSession OpenSession();
 
         /// <summary>Bytes per sample of transient memory while computing Jacobians (besides the result).</summary>
-        internal virtual long JacobianWorkBytesPerSample => 4L * ParameterCount * sizeof(double);
+        internal virtual long JacobianWorkBytesPerSample => 8L * ParameterCount * sizeof(double);
 
         /// <summary>Structured (closed-form) kernels, when the model has them.</summary>
         internal virtual Kernels.IStructuredKernels? Structured => null;
@@ -236,6 +236,7 @@ namespace Entk.Models
                     if (!yv.requires_grad) { samplesDone?.Invoke((int)nb); continue; } // output independent of θ: Jacobian is zero
                     for (long k = 0; k < v; k++)
                     {
+                        using var perOutput = torch.NewDisposeScope();   // free this output's gradients before the next
                         var grads = torch.autograd.grad(new[] { yv.select(1, k).sum() }, leaves, retain_graph: k < v - 1, allow_unused: true);
                         for (int t = 0; t < infos.Count; t++)
                         {
@@ -260,6 +261,7 @@ namespace Entk.Models
                     if (!yv.requires_grad) { samplesDone?.Invoke(1); continue; }
                     for (long k = 0; k < v; k++)
                     {
+                        using var perOutput = torch.NewDisposeScope();
                         var grads = torch.autograd.grad(new[] { yv[0, k] }, leaves, retain_graph: k < v - 1, allow_unused: true);
                         for (int t = 0; t < infos.Count; t++)
                         {

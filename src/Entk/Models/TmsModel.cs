@@ -112,7 +112,8 @@ namespace Entk.Models
 
         bool IStructuredKernels.Supports(KernelReduction reduction) => true;
 
-        long IStructuredKernels.EstimateBytes(KernelReduction reduction, long n1, long n2) => 8L * n1 * n2 * Features * Features * 6;
+        // The closed form builds the full (N1, N2, C, C) tensor with about ten full-size temporaries.
+        long IStructuredKernels.EstimateBytes(KernelReduction reduction, long n1, long n2) => 8L * n1 * n2 * Features * Features * 12;
 
         Tensor[] IStructuredKernels.PerTensor(Tensor x1, Tensor? x2, KernelReduction reduction, double[] s)
         {

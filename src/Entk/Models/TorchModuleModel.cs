@@ -168,6 +168,7 @@ namespace Entk.Models
                 if (!yv.requires_grad) { samplesDone?.Invoke(1); continue; }
                 for (long k = 0; k < v; k++)
                 {
+                    using var perOutput = torch.NewDisposeScope();
                     var grads = torch.autograd.grad(new[] { yv[0, k] }, ps, retain_graph: k < v - 1, allow_unused: true);
                     for (int t = 0; t < infos.Count; t++)
                     {

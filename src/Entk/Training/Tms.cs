@@ -255,6 +255,8 @@ namespace Entk.Training
         /// Trains the setup's model with full-batch Adam (lr from the config, betas (0.9, 0.999), eps 1e-8,
         /// no weight decay) for config.Steps steps, in float64. Deterministic: the same setup gives
         /// bit-identical weights on the same machine.
+        /// Runs on one libtorch thread (the caller's thread count is restored afterwards): the tensors are tiny, and
+        /// two OpenMP threads on a busy machine were 10–30× slower.
         /// </summary>
         /// <param name="setup">Setup.</param>
         /// <param name="progress">Optional progress sink (stage "train tms", units = steps).</param>
@@ -269,6 +271,7 @@ namespace Entk.Training
             Check.NonNegative(total, nameof(steps));
             var model = setup.InitialModel;
             using var scope = torch.NewDisposeScope();
+            using var threads = TorchThreads.Use(1);   // tiny tensors: one thread is faster and never oversubscribes
             var w = TorchOps.ToTensor(model.W).clone().requires_grad_(true);
             var b = TorchOps.ToTensor(model.B, model.Features).clone().requires_grad_(true);
             var x = TorchOps.ToTensor(setup.Inputs);
