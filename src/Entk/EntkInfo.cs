@@ -60,6 +60,7 @@ namespace Entk
             Add("mkl", MklVersion() ?? "not found");
             Add("lapack", "oneMKL DSYEVD through libtorch linalg.eigh");
             Add("mkl reproducibility", Torch.TorchRuntime.Reproducibility);
+            Add("allocator", Torch.TorchRuntime.AllocatorTuning);
             Add("float", "float64");
             Add("memory budget", MemoryBudgetExceededException.FormatBytes(Kernels.MemoryBudget.DefaultBytes));
             return new EntkInfo(e);

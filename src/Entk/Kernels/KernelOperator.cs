@@ -79,7 +79,7 @@ namespace Entk.Kernels
         }
 
         /// <summary>Columns applied per call of the underlying product (bounds the operator's transient memory).</summary>
-        internal const int ColumnChunk = 32;
+        internal const int ColumnChunk = 8;
 
         internal Tensor ApplyTensor(Tensor v)
         {
@@ -89,8 +89,9 @@ namespace Entk.Kernels
             var parts = new Tensor[(b + ColumnChunk - 1) / ColumnChunk];
             for (int i = 0; i < parts.Length; i++)
             {
+                using var chunk = torch.NewDisposeScope();      // free each chunk's temporaries before the next
                 long start = (long)i * ColumnChunk;
-                parts[i] = _apply(v.narrow(1, start, Math.Min(ColumnChunk, b - start)));
+                parts[i] = _apply(v.narrow(1, start, Math.Min(ColumnChunk, b - start))).MoveToOuterDisposeScope();
             }
             return torch.cat(parts, 1);
         }

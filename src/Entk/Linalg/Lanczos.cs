@@ -73,12 +73,12 @@ namespace Entk.Linalg
             v.narrow(1, 0, b).copy_(Orthonormal(torch.randn(new long[] { n, b }, ScalarType.Float64, generator: gen), null, gen));
             int cur = 0;
             long apps = 0;
-            Tensor lastQ = torch.zeros(0), lastR = torch.zeros(0);
-            Tensor s;
-            double[] th;
             o.Progress?.Report(new EntkProgress("lanczos", 0, maxApps));
             while (true)
             {
+                // Everything a cycle allocates (Ritz data, the residual block, the restart product) is freed with the cycle.
+                using var cycle = torch.NewDisposeScope();
+                Tensor lastQ = torch.zeros(0), lastR = torch.zeros(0);
                 while (cur + b <= m)
                 {
                     using var inner = torch.NewDisposeScope();
@@ -110,12 +110,13 @@ namespace Entk.Linalg
                 var hm = h.narrow(0, 0, cur).narrow(1, 0, cur);
                 var (vals, vecs) = torch.linalg.eigh((hm + hm.t()) * 0.5);
                 var theta = vals.flip(0);
-                s = vecs.flip(1);
-                th = TorchOps.ToArray(theta);
+                var s = vecs.flip(1);
+                var th = TorchOps.ToArray(theta);
                 var est = TorchOps.ToArray(lastR.mm(s.narrow(0, cur - b, b)).norm(0, false));   // ‖R s_last‖: residual estimates
                 double thMax = Math.Max(Math.Abs(th[0]), 1e-300);
                 bool converged = est.Take(topK).All(x => x <= o.Tolerance * thMax);
-                if (converged || apps >= maxApps) break;
+                if (converged || apps >= maxApps)
+                    return Finish(op, v.narrow(1, 0, cur).mm(s.narrow(1, 0, topK)), topK, apps, o, n);
                 int l = Math.Min(cur - b, topK + Math.Max(1, (cur - topK) / 2));
                 var y = v.narrow(1, 0, cur).mm(s.narrow(1, 0, l));
                 v.narrow(1, 0, l).copy_(y);
@@ -124,7 +125,11 @@ namespace Entk.Linalg
                 h.narrow(0, 0, l).narrow(1, 0, l).copy_(torch.diag(theta.narrow(0, 0, l)));
                 cur = l;
             }
-            var u = v.narrow(1, 0, cur).mm(s.narrow(1, 0, topK));
+        }
+
+        /// <summary>Orthonormalises the Ritz vectors, computes their Rayleigh quotients and true residuals, sorts, applies the ridge.</summary>
+        private static EigenDecomposition Finish(KernelOperator op, Tensor u, int topK, long apps, LanczosOptions o, int n)
+        {
             var (qq, rr) = torch.linalg.qr(u);
             u = qq * torch.sign(torch.diagonal(rr)).unsqueeze(0);
             var ku = op.ApplyTensor(u);
@@ -137,7 +142,7 @@ namespace Entk.Linalg
             var values = TorchOps.ToArray(rq);
             var residuals = TorchOps.ToArray(res);
             double worst = residuals.Max() / Math.Max(Math.Abs(values[0]), 1e-300);
-            o.Progress?.Report(new EntkProgress("lanczos", maxApps, maxApps));
+            o.Progress?.Report(new EntkProgress("lanczos", 1, 1));
             if (worst > Math.Max(10 * o.Tolerance, 1e-8))
                 throw new InvalidOperationException(Check.Inv($"Lanczos did not converge within {apps} applications (worst relative residual {worst:E2}); raise LanczosOptions.MaxApplications or BasisSize."));
             double shift = o.Ridge.ShiftFor(op.Trace / n);
