@@ -57,13 +57,55 @@ namespace Entk.IO
         public static void SaveMlp(string path, ModularMlp model, IReadOnlyDictionary<string, MetadataValue>? info = null, bool overwrite = false) =>
             Checkpoint.Save(path, ToCheckpoint(model, MlpKind, info), overwrite);
 
-        /// <summary>Loads a TMS model from an Entk checkpoint or a plain .npz with arrays "W" [m, n] and "b" [n].</summary>
-        /// <param name="path">The .npz file.</param>
+        /// <summary>
+        /// Reads parameters from an Entk checkpoint, a plain numpy .npz, or a PyTorch <c>torch.save(state_dict)</c> file
+        /// (recognised by its content: a ZIP holding <c>data.pkl</c>; float32 tensors are promoted to float64).
+        /// </summary>
+        /// <param name="path">The file.</param>
+        /// <returns>The checkpoint data (kind "unknown" for numpy and PyTorch files).</returns>
+        /// <exception cref="EntkFormatException">Corrupt, truncated or unsupported file.</exception>
+        public static CheckpointData LoadAny(string path)
+        {
+            Check.NotNull(path, nameof(path));
+            if (IsTorchZip(path))
+            {
+                var tensors = TorchStateDict.Read(path)
+                    .Select(t => new NamedArray(t.Name, NdArray.FromDoubles(t.Array.ToDoubleArray(), t.Array.Shape.ToArray()))).ToArray();
+                return new CheckpointData(CheckpointData.UnknownKind, tensors);
+            }
+            return Checkpoint.Load(path);
+        }
+
+        private static bool IsTorchZip(string path)
+        {
+            try
+            {
+                using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+                return zip.Entries.Any(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName == "data.pkl")
+                       && !zip.Entries.Any(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal));
+            }
+            catch (Exception e) when (e is System.IO.InvalidDataException or System.IO.IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
+        private static NdArray Pick(string path, CheckpointData data, int rank, params string[] names)
+        {
+            foreach (var n in names)
+                if (data.ContainsTensor(n)) return Require(path, data, n, rank);
+            throw new EntkFormatException(path, "missing array " + string.Join(" or ", names.Select(n => "'" + n + "'")) + " (found: " + string.Join(", ", data.TensorNames) + ")");
+        }
+
+        /// <summary>
+        /// Loads a TMS model from an Entk checkpoint, a plain .npz or a PyTorch state_dict with tensors "W" [m, n] and "b" [n].
+        /// </summary>
+        /// <param name="path">The file.</param>
         /// <returns>The model.</returns>
         /// <exception cref="EntkFormatException">Corrupt or truncated file, checksum mismatch, missing arrays, wrong kind or shapes.</exception>
         public static TmsModel LoadTms(string path)
         {
-            var data = Checkpoint.Load(path);
+            var data = LoadAny(path);
             RequireKind(path, data, TmsKind);
             var w = Require(path, data, "W", 2);
             var b = Require(path, data, "b", 1);
@@ -71,16 +113,19 @@ namespace Entk.IO
             return Wrap(path, () => TmsModel.FromWeights(w.ToMatrix(), b.ToDoubleArray()));
         }
 
-        /// <summary>Loads a modular MLP from an Entk checkpoint or a plain .npz with arrays "W1" [H, 2p] and "W2" [p, H].</summary>
-        /// <param name="path">The .npz file.</param>
+        /// <summary>
+        /// Loads a modular MLP from an Entk checkpoint, a plain .npz or a PyTorch state_dict with tensors "W1" [H, 2p] and
+        /// "W2" [p, H] (or the paper's nn.Sequential names "net.0.weight"/"0.weight" and "net.3.weight"/"3.weight").
+        /// </summary>
+        /// <param name="path">The file.</param>
         /// <returns>The model.</returns>
         /// <exception cref="EntkFormatException">Corrupt or truncated file, checksum mismatch, missing arrays, wrong kind or shapes.</exception>
         public static ModularMlp LoadMlp(string path)
         {
-            var data = Checkpoint.Load(path);
+            var data = LoadAny(path);
             RequireKind(path, data, MlpKind);
-            var w1 = Require(path, data, "W1", 2);
-            var w2 = Require(path, data, "W2", 2);
+            var w1 = Pick(path, data, 2, "W1", "net.0.weight", "0.weight");
+            var w2 = Pick(path, data, 2, "W2", "net.3.weight", "3.weight");
             return Wrap(path, () => ModularMlp.FromWeights(w1.ToMatrix(), w2.ToMatrix()));
         }
 
