@@ -18,9 +18,7 @@ aborted=$(grep -c "Test Run Aborted" "$log" || true)
 py=/usr/bin/python3
 pyp=0; pyf=0; pys=0
 if "$py" -c "import numpy, scipy, torch, pytest" >/dev/null 2>&1; then
-  py# Test assemblies run side by side: passive OpenMP waiting avoids threads spinning for a core.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-log="$(mktemp)"
+  pylog="$(mktemp)"
   "$py" -m pytest -q -p no:cacheprovider 2>&1 | tee "$pylog"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   line=$(grep -E "^(=+ )?[0-9]+ (passed|failed|skipped|error)" "$pylog" | tail -n 1)
