@@ -139,3 +139,23 @@ namespace Entk.Tests
         }
     }
 }
+
+namespace Entk.Tests
+{
+    /// <summary>An independent eigensolver (MathNet.Numerics' managed EVD) agrees with oneMKL's DSYEVD through libtorch.</summary>
+    [NUnit.Framework.TestFixture]
+    public class IndependentEigenTests
+    {
+        [NUnit.Framework.TestCase(5)]
+        [NUnit.Framework.TestCase(40)]
+        public void Decompose_AgreesWithMathNetManagedEvd(int n)
+        {
+            var a = TestUtil.RandomSymmetric(n, 100 + n);
+            var mine = Entk.Linalg.SymmetricEigen.Decompose(a);
+            var m = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(a.ToArray2D());
+            var evd = m.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric);
+            var theirs = System.Linq.Enumerable.ToArray(System.Linq.Enumerable.OrderByDescending(evd.EigenValues, v => v.Real)).Select(v => v.Real).ToArray();
+            TestUtil.AssertClose(mine.ValuesArray(), theirs, 1e-12);
+        }
+    }
+}

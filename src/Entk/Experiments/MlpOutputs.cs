@@ -66,24 +66,14 @@ namespace Entk.Experiments
             ["row_labels"] = new JsonArray(c.After.RowLabels.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()),
         };
 
-        private static ModelFilesInfo Info(long seed, int epoch, MlpLogEntry h) => new(seed, epoch, h);
-
-        private sealed class ModelFilesInfo
+        private static IReadOnlyDictionary<string, MetadataValue> Info(long seed, int epoch, MlpLogEntry h) => new Dictionary<string, MetadataValue>
         {
-            public ModelFilesInfo(long seed, int epoch, MlpLogEntry h)
-            {
-                Values = new Dictionary<string, MetadataValue>
-                {
-                    ["seed"] = MetadataValue.FromInt64(seed),
-                    ["epoch"] = MetadataValue.FromInt64(epoch),
-                    ["train_accuracy"] = MetadataValue.FromDouble(h.TrainAccuracy),
-                    ["test_accuracy"] = MetadataValue.FromDouble(h.TestAccuracy),
-                    ["train_loss"] = MetadataValue.FromDouble(h.TrainLoss),
-                };
-            }
-
-            public IReadOnlyDictionary<string, MetadataValue> Values { get; }
-        }
+            ["seed"] = MetadataValue.FromInt64(seed),
+            ["epoch"] = MetadataValue.FromInt64(epoch),
+            ["train_accuracy"] = MetadataValue.FromDouble(h.TrainAccuracy),
+            ["test_accuracy"] = MetadataValue.FromDouble(h.TestAccuracy),
+            ["train_loss"] = MetadataValue.FromDouble(h.TrainLoss),
+        };
 
         /// <summary>Writes the final-model analysis and completes the folder.</summary>
         /// <param name="output">Output folder.</param>
@@ -99,8 +89,8 @@ namespace Entk.Experiments
             var claims = MlpClaims.Evaluate(a);
             var t = a.Training;
             var last = t.Checkpoints[^1];
-            output.Checkpoint("weights.npz", ModelFiles.ToCheckpoint(t.Model, ModelFiles.MlpKind, Info(seed, last.Epoch, last.Metrics).Values));
-            output.Checkpoint("initial_weights.npz", ModelFiles.ToCheckpoint(t.Setup.InitialModel, ModelFiles.MlpKind, Info(seed, 0, t.Checkpoints[0].Metrics).Values));
+            output.Checkpoint("weights.npz", ModelFiles.ToCheckpoint(t.Model, ModelFiles.MlpKind, Info(seed, last.Epoch, last.Metrics)));
+            output.Checkpoint("initial_weights.npz", ModelFiles.ToCheckpoint(t.Setup.InitialModel, ModelFiles.MlpKind, Info(seed, 0, t.Checkpoints[0].Metrics)));
             if (options?.WriteKernels == true)
             {
                 var lw = MlpExperiment.TracedKernels(t.Model);
@@ -200,7 +190,7 @@ namespace Entk.Experiments
             for (int i = 0; i < g.Points.Count; i++)
             {
                 var pt = g.Points[i];
-                output.Checkpoint(Check.Inv($"weights_epoch{pt.Epoch}.npz"), ModelFiles.ToCheckpoint(pt.Checkpoint.Model, ModelFiles.MlpKind, Info(seed, pt.Epoch, pt.Checkpoint.Metrics).Values));
+                output.Checkpoint(Check.Inv($"weights_epoch{pt.Epoch}.npz"), ModelFiles.ToCheckpoint(pt.Checkpoint.Model, ModelFiles.MlpKind, Info(seed, pt.Epoch, pt.Checkpoint.Metrics)));
                 output.Npy(Check.Inv($"eigenvalues_epoch{pt.Epoch}.npy"), pt.Spectrum.Values);
                 var o = HistoryJson(pt.Checkpoint.Metrics);
                 o["top_eigenvalues"] = Json.Array(pt.Spectrum.Values);
