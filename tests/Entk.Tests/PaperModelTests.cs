@@ -105,6 +105,54 @@ namespace Entk.Tests
             TestUtil.AssertClose(jv, j.Multiply(v), 1e-12, "J·V");
         }
 
+        /// <summary>
+        /// The rotation symmetry f(QW) = f(W): the reduced basis is orthonormal, has P − m(m−1)/2 columns, J̃ vanishes on
+        /// the removed directions A·W, and G lives in the kept span (G = Q·QᵀGQ·Qᵀ), also for rank-deficient W.
+        /// </summary>
+        [TestCase(false)]
+        [TestCase(true)]
+        public void SymmetryReducedGram_IsExactProjection(bool rankDeficient)
+        {
+            var model = Trained();
+            if (rankDeficient)
+            {
+                // Two zero rows of W: σ_3 = σ_4 = 0, so the (3, 4) pair must be kept whole.
+                var w = model.W.ToArray2D();
+                for (int j = 0; j < 10; j++) { w[3, j] = 0; w[4, j] = 0; }
+                model = TmsModel.FromWeights(Matrix.FromArray2D(w), model.B);
+            }
+            var x = Small().Inputs;
+            var s = new NtkOptions { Importance = new TmsConfig { Features = 10 }.Importance(), Beta = 0.3 }.OutputScales(10);
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var xt = Entk.Torch.TorchOps.ToTensor(x);
+            var st = (IStructuredKernels)model;
+            var gt = st.ParameterGram(xt, s)!;
+            var red = st.SymmetryReduce(gt)!;
+            int p = model.ParameterCount, pr = (int)red.Gram.shape[0];
+            Assert.That(pr, Is.EqualTo(rankDeficient ? p - 10 + 1 : p - 10), "P' = P − m(m−1)/2 (+1 kept pair when σ_i = σ_j = 0)");
+            var q = Entk.Torch.TorchOps.ToMatrix(red.Lift(TorchSharp.torch.eye(pr, dtype: TorchSharp.torch.ScalarType.Float64)));
+            TestUtil.AssertClose(q.Transpose().Multiply(q), Matrix.Identity(pr), 1e-12, "QᵀQ");
+            var g = Entk.Torch.TorchOps.ToMatrix(gt);
+            TestUtil.AssertClose(Entk.Torch.TorchOps.ToMatrix(red.Gram), q.Transpose().Multiply(g).Multiply(q), 1e-11, "G' = QᵀGQ");
+            var qqt = q.Multiply(q.Transpose());
+            TestUtil.AssertClose(qqt.Multiply(g).Multiply(qqt), g, 1e-11, "G = QQᵀ G QQᵀ");
+            // J̃·vec(A·W, 0) = 0 for an antisymmetric A (the model is invariant under W ↦ e^{tA}W).
+            var a = TestUtil.RandomMatrix(5, 5, 5);
+            var anti = new double[5, 5];
+            for (int i = 0; i < 5; i++) for (int j = 0; j < 5; j++) anti[i, j] = a[i, j] - a[j, i];
+            var aw = Matrix.FromArray2D(anti).Multiply(model.W);
+            var dir = new double[p];
+            for (int k = 0; k < 5; k++) for (int l = 0; l < 10; l++) dir[k * 10 + l] = aw[k, l];
+            var jd = Entk.Torch.TorchOps.ToMatrix(st.JacobianProduct(xt, s, Entk.Torch.TorchOps.ToTensor(Matrix.FromArray(p, 1, dir)))!.reshape(400, 1));
+            var jRand = Entk.Torch.TorchOps.ToMatrix(st.JacobianProduct(xt, s, Entk.Torch.TorchOps.ToTensor(TestUtil.RandomMatrix(p, 1, 6)))!.reshape(400, 1));
+            Assert.That(jd.FrobeniusNorm(), Is.LessThan(1e-13 * jRand.FrobeniusNorm() * Math.Max(1, aw.FrobeniusNorm())));
+            // And the spectrum through the reduced route equals the explicitly formed kernel's.
+            var o = new NtkOptions { Importance = new TmsConfig { Features = 10 }.Importance(), Beta = 0.3 };
+            var side = EmpiricalNtk.Spectrum(model, KernelReduction.FlattenClassMajor, x, 40, o);
+            var dense = SymmetricEigen.Decompose(EmpiricalNtk.Compute(model, KernelReduction.FlattenClassMajor, x, options: o with { Method = NtkMethod.JacobianContraction }).Matrix, 40);
+            TestUtil.AssertClose(side.ValuesArray(), dense.ValuesArray(), 1e-10, "eigenvalues");
+        }
+
         [Test]
         public void Training_LowersLoss_AndIsDeterministic()
         {

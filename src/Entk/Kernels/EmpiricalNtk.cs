@@ -152,9 +152,16 @@ namespace Entk.Kernels
                 {
                     opts.Progress?.Report(new EntkProgress("spectrum", 0, 1));
                     bool classMajor = reduction.Kind == KernelReductionKind.FlattenClassMajor;
+                    Func<Tensor, Tensor> lift = v => v;
+                    // Exact symmetries of the model (directions J̃ vanishes on) shrink the matrix to decompose.
+                    if (model.Structured!.SymmetryReduce(gram) is { } reduced && topK <= reduced.Gram.shape[0])
+                    {
+                        gram = reduced.Gram;
+                        lift = reduced.Lift;
+                    }
                     var res = Linalg.SymmetricEigen.FromGramMatrix(gram, rows, topK, policy, v =>
                     {
-                        var u = model.Structured!.JacobianProduct(xt, s, v)!;          // (N, C, k)
+                        var u = model.Structured!.JacobianProduct(xt, s, lift(v))!;    // (N, C, k)
                         return classMajor ? u.permute(1, 0, 2).reshape(rows, v.shape[1]) : u.reshape(rows, v.shape[1]);
                     });
                     opts.Progress?.Report(new EntkProgress("spectrum", 1, 1));

@@ -29,6 +29,14 @@ namespace Entk.Kernels
         /// </summary>
         Tensor? ParameterGram(Tensor x, double[] s) => null;
 
+        /// <summary>
+        /// The parameter-side Gram matrix restricted to the orthogonal complement of directions the model is exactly
+        /// invariant under (so J̃ vanishes on them), or null when the model has no such symmetry rule. The nonzero
+        /// spectrum equals that of the full Gram matrix; the smaller matrix is cheaper to decompose.
+        /// </summary>
+        /// <param name="gram">The full Gram matrix from <see cref="ParameterGram"/> (P × P).</param>
+        ReducedGram? SymmetryReduce(Tensor gram) => null;
+
         /// <summary>The product J̃·V (result (N, C, k)) for V of shape (P, k), or null when not provided.</summary>
         Tensor? JacobianProduct(Tensor x, double[] s, Tensor v) => null;
 
@@ -37,6 +45,29 @@ namespace Entk.Kernels
         /// plus trace(K); or null when the model has no structured rule.
         /// </summary>
         StructuredOperator? FlatOperator(Tensor x, double[] s) => null;
+    }
+
+    /// <summary>
+    /// A Gram matrix G' = QᵀGQ (P' × P') in an orthonormal basis Q (P × P') of a subspace that contains the
+    /// row space of J̃, and the map Q: reduced coordinates (P' × k) ↦ parameter coordinates (P × k).
+    /// </summary>
+    internal sealed class ReducedGram
+    {
+        public ReducedGram(Tensor gram, System.Func<Tensor, Tensor> lift, string description)
+        {
+            Gram = gram;
+            Lift = lift;
+            Description = description;
+        }
+
+        /// <summary>G' (P' × P').</summary>
+        public Tensor Gram { get; }
+
+        /// <summary>V' (P' × k) ↦ Q·V' (P × k); preserves orthonormality.</summary>
+        public System.Func<Tensor, Tensor> Lift { get; }
+
+        /// <summary>What was removed, for messages.</summary>
+        public string Description { get; }
     }
 
     /// <summary>A structured flattened-kernel operator: K·v on (N, C, b) blocks and trace(K).</summary>

@@ -157,26 +157,121 @@ namespace Entk.Models
             var b = wh.transpose(1, 2).bmm(x.unsqueeze(0).expand(n, x.shape[0], n));   // (n, m, n): B[l,k,q]
             var wx = wtT * x.unsqueeze(0);                                       // (n, N, n): w_nc x_nl
             var sc = wx.transpose(1, 2).bmm(x.unsqueeze(0).expand(n, x.shape[0], n));  // (n, n, n): S[c,l,l']
-            // Term a: δ_ll' A[l,k,k'] laid out as [k, l, k', l'].
-            var eyeN = torch.eye(n, dtype: ScalarType.Float64);
-            var ga = a.permute(1, 0, 2).unsqueeze(3) * eyeN.unsqueeze(0).unsqueeze(2); // [k, l, k', l']
-            // Term b: B[l,k,l'] W[k',l] → [k, l, k', l'].
-            var gb = b.permute(1, 0, 2).unsqueeze(2) * w.t().unsqueeze(0).unsqueeze(3); // [k,l,1,l'] * [1,l,k',1]
+            // G is assembled in place (one P × P allocation plus two m·n × m·n temporaries): on machines where fresh
+            // memory is expensive (page faults) this matters as much as the FLOPs.
+            long pw = (long)m * n;
+            var gram = torch.zeros(new long[] { pw + n, pw + n }, ScalarType.Float64);
+            var gww = gram.narrow(0, 0, pw).narrow(1, 0, pw);
+            var g4 = gww.view(m, n, m, n);                                       // [k, l, k', l']
+            // Term a: δ_ll' A[l,k,k'] on the (l = l') diagonal.
+            g4.diagonal(0, 1, 3).copy_(a.permute(1, 2, 0));                      // [k, k', l]
+            // Terms b and c: B[l,k,l'] W[k',l] → [k, l, k', l'], plus its transpose.
+            var gb = (b.permute(1, 0, 2).unsqueeze(2) * w.t().unsqueeze(0).unsqueeze(3)).reshape(pw, pw);
+            gww.add_(gb);
+            gww.add_(gb.t());
             // Term d: Σ_c W_kc W_k'c S[c,l,l'].
             var ww = (w.unsqueeze(1) * w.unsqueeze(0)).reshape((long)m * m, n);  // [(k,k'), c]
-            var gd = ww.mm(sc.reshape(n, (long)n * n)).reshape(m, m, n, n).permute(0, 2, 1, 3); // [k, l, k', l']
-            long pw = (long)m * n;
-            var gbm = gb.reshape(pw, pw);                                        // term c is the transpose of term b
-            var gww = ga.reshape(pw, pw) + gbm + gbm.t() + gd.reshape(pw, pw);
+            g4.add_(ww.mm(sc.reshape(n, (long)n * n)).view(m, m, n, n).permute(0, 2, 1, 3));
             var e1 = wt.t().mm(h);                                               // (n, m): E1[d,k]
             var e2 = wt.t().mm(x);                                               // (n, n): E2[d,l]
+            var eyeN = torch.eye(n, dtype: ScalarType.Float64);
             var gwb1 = e1.t().unsqueeze(1) * eyeN.unsqueeze(0);                  // [k, l, d] = δ_ld E1[d,k]
             var gwb2 = w.unsqueeze(1) * e2.t().unsqueeze(0);                     // [k, l, d] = W_kd E2[d,l]
             var gwb = (gwb1 + gwb2).reshape(pw, n);
-            var gbb = torch.diag(wt.sum(dim: 0));
-            var top = torch.cat(new[] { gww, gwb }, 1);
-            var bottom = torch.cat(new[] { gwb.t(), gbb }, 1);
-            return torch.cat(new[] { top, bottom }, 0);
+            gram.narrow(0, 0, pw).narrow(1, pw, n).copy_(gwb);
+            gram.narrow(0, pw, n).narrow(1, 0, pw).copy_(gwb.t());
+            gram.narrow(0, pw, n).narrow(1, pw, n).copy_(torch.diag(wt.sum(dim: 0)));
+            return gram;
+        }
+
+        /// <summary>
+        /// f depends on W only through WᵀW, so f(QW) = f(W) for every orthogonal Q (m × m): the m(m−1)/2 directions
+        /// δW = A·W (A antisymmetric) lie in the null space of J̃ exactly, for every input. With the full SVD
+        /// W = U·Σ·V_fullᵀ (needs 2 ≤ m ≤ n) and rotated coordinates Z = Uᵀ·δW·V_full (m × n), those directions are
+        /// Z_ij = σ_j, Z_ji = −σ_i for i &lt; j &lt; m. The reduced orthonormal basis keeps Z_ii, Z_ij for j ≥ m, the
+        /// combinations (σ_i·Z_ij + σ_j·Z_ji)/√(σ_i² + σ_j²) and b: P' = P − m(m−1)/2 (pairs with σ_i = σ_j = 0 are kept whole).
+        /// G' = QᵀGQ is assembled by two Kronecker rotations (O((m + n)·P²)) and row/column gathers.
+        /// </summary>
+        ReducedGram? IStructuredKernels.SymmetryReduce(Tensor gram)
+        {
+            int n = Features, m = Hidden;
+            if (m < 2 || m > n) return null;
+            var w = ParameterTensors()[0];
+            var (u, sv, vh) = torch.linalg.svd(w, fullMatrices: true);            // u (m, m), sv (m), vh (n, n)
+            var v = vh.t().contiguous();                                          // V_full (n, n)
+            long pw = (long)m * n, p = pw + n;
+            // W-rows (k, l) of M (m·n × q) ↦ rows (i, j) = Σ_kl U_ki V_lj M[(k,l), :], i.e. Tᵀ·M with T = U ⊗ V_full.
+            Tensor RotateW(Tensor mat)
+            {
+                long q = mat.shape[1];
+                var t1 = u.t().mm(mat.reshape(m, n * q)).view(m, n, q);
+                return v.t().unsqueeze(0).matmul(t1).view(pw, q);
+            }
+            var sig = Torch.TorchOps.ToArray(sv);
+            var idx1 = new List<long>();
+            var idx2 = new List<long>();
+            var w1 = new List<double>();
+            var w2 = new List<double>();
+            void Keep(long a)
+            {
+                idx1.Add(a);
+                idx2.Add(a);
+                w1.Add(1.0);
+                w2.Add(0.0);
+            }
+            int removed = 0;
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    long a = (long)i * n + j;
+                    if (j == i || j >= m)
+                    {
+                        Keep(a);
+                    }
+                    else if (j > i)
+                    {
+                        long t = (long)j * n + i;
+                        double r = Math.Sqrt(sig[i] * sig[i] + sig[j] * sig[j]);
+                        if (r > 0)
+                        {
+                            idx1.Add(a);
+                            idx2.Add(t);
+                            w1.Add(sig[i] / r);
+                            w2.Add(sig[j] / r);
+                            removed++;
+                        }
+                        else
+                        {
+                            Keep(a);
+                            Keep(t);
+                        }
+                    }
+                }
+            }
+            long prw = idx1.Count, pr = prw + n;
+            var i1 = torch.tensor(idx1.ToArray(), ScalarType.Int64);
+            var i2 = torch.tensor(idx2.ToArray(), ScalarType.Int64);
+            var a1 = torch.tensor(w1.ToArray(), ScalarType.Float64).unsqueeze(1);
+            var a2 = torch.tensor(w2.ToArray(), ScalarType.Float64).unsqueeze(1);
+            // Sᵀ·(rotated W-rows): each kept W coordinate is one rotated row or a two-row combination.
+            Tensor GatherW(Tensor rot) => rot.index_select(0, i1).mul_(a1).add_(rot.index_select(0, i2).mul_(a2));
+            // Qᵀ·M for M (P × q): rotated and gathered W-rows, bias rows unchanged.
+            Tensor ApplyQt(Tensor mat) => torch.cat(new[] { GatherW(RotateW(mat.narrow(0, 0, pw))), mat.narrow(0, pw, n) }, 0);
+            var rows = ApplyQt(gram);                                             // Qᵀ·G (P' × P)
+            var reduced = ApplyQt(rows.t());                                      // Qᵀ·(G·Q) = QᵀGQ (G symmetric)
+            Tensor Lift(Tensor vr)
+            {
+                long k = vr.shape[1];
+                var vw = vr.narrow(0, 0, prw);
+                var z = torch.zeros(new long[] { pw, k }, ScalarType.Float64);
+                z.index_add_(0, i1, vw * a1, 1.0);
+                z.index_add_(0, i2, vw * a2, 1.0);
+                var t1 = u.mm(z.view(m, n * k)).view(m, n, k);                    // Σ_i U_ki Z[i, j, :]
+                var dw = v.unsqueeze(0).matmul(t1);                                // Σ_j V_lj t1[k, j, :]
+                return torch.cat(new[] { dw.reshape(pw, k), vr.narrow(0, prw, n) }, 0);
+            }
+            return new ReducedGram(reduced, Lift, Check.Inv($"the {removed} rotation directions δW = A·W (A antisymmetric; P' = {pr} of {p})"));
         }
 
         /// <summary>J̃·V by structure: (N, C, k) with u[n,c,i] = s_c g_nc (Σ_k h_nk V_W[k,c,i] + Σ_k W_kc Σ_l x_nl V_W[k,l,i] + V_b[c,i]).</summary>
