@@ -110,7 +110,9 @@ namespace Entk.Kernels
         /// kernel is a Gram matrix J̃J̃ᵀ with fewer columns than rows (flattened kernels with P &lt; N·C;
         /// traced kernels with C·P &lt; N; the all-pairs kernel with P &lt; N; a diagonal block (c, c) with
         /// P &lt; N) the P-side Gram matrix is decomposed and eigenvectors are mapped back, so the large
-        /// kernel is never formed. Otherwise the kernel is computed (structured where available) and
+        /// kernel is never formed. For models with an exact parameter symmetry (TMS: f(QW) = f(W) for orthogonal Q) the
+        /// Gram matrix is restricted to the complement of the symmetry directions before the dense eigensolver
+        /// (P − m(m−1)/2 instead of P; the spectrum is unchanged, k ≤ P − m(m−1)/2). Otherwise the kernel is computed (structured where available) and
         /// decomposed densely — unless a flattened kernel does not fit the memory budget, in which case the top-k pairs
         /// come from matrix-free Lanczos on K·v = J(Jᵀv) (<see cref="Operator"/>, <see cref="Linalg.Lanczos"/>). Eigenvectors are indexed like the kernel's rows (class-major c·N + n or
         /// sample-major n·C + c for flattened reductions).
