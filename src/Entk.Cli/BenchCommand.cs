@@ -158,7 +158,7 @@ namespace Entk.Cli
                     {
                         result["contraction_seconds"] = EmpiricalNtk.LastTimings.ContractionSeconds;
                         result["contraction_flops"] = EmpiricalNtk.LastTimings.ContractionFlops;
-                        phases["jacobian"] = EmpiricalNtk.LastTimings.JacobianSeconds;
+                        result["jacobian_seconds"] = EmpiricalNtk.LastTimings.JacobianSeconds;   // part of "kernels", not a separate phase
                     }
                     result["eigenvalues"] = new JsonArray(e.Values.Take(10).Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
                     break;
