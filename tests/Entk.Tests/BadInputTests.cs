@@ -84,6 +84,20 @@ namespace Entk.Tests
         }
 
         [Test]
+        public void MlpAnalysis_TopKTooSmallForTwoCliffs_ThrowsNamingOption()
+        {
+            var trained = Training.MlpTraining.Train(Training.MlpSetup.Create(new Training.MlpConfig { Modulus = 7, Width = 16, Epochs = 10 }, 0));
+            var o = new Experiments.MlpAnalysisOptions { TopK = 5 };
+            var e1 = Assert.Throws<EntkArgumentException>(() => Experiments.MlpExperiment.Analyze(trained, o))!;
+            var e2 = Assert.Throws<EntkArgumentException>(() => Experiments.MlpExperiment.AnalyzeGrokking(trained, o))!;
+            foreach (var e in new[] { e1, e2 })
+            {
+                Assert.That(e.ParamName, Is.EqualTo("options.TopK"));
+                Assert.That(e.Actual, Is.EqualTo("5"));
+            }
+        }
+
+        [Test]
         public void ImpossibleOptions_Throw()
         {
             var x = TestUtil.RandomMatrix(2, 3, 1);

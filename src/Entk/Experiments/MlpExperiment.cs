@@ -345,6 +345,15 @@ namespace Entk.Experiments
             return new CliffAlignment(kernel, start, size, before, after, summary, SubspaceOverlap.Compute(cliff, f1), SubspaceOverlap.Compute(cliff, f2));
         }
 
+        /// <summary>min(TopK, p²), checked before any work: both cliffs after λ0 must lie inside the top k.</summary>
+        private static int CheckedTopK(MlpAnalysisOptions o, int p, CliffLayout layout)
+        {
+            int k = Math.Min(o.TopK, p * p);
+            if (k < layout.SecondStart + layout.Size)
+                throw new EntkArgumentException("options.TopK", Check.Inv($"at least {layout.SecondStart + layout.Size} eigenpairs (two cliffs of {layout.Size} after λ0)"), k.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return k;
+        }
+
         /// <summary>Trains the MLP and analyses the final model.</summary>
         /// <param name="config">Settings.</param>
         /// <param name="seed">Seed.</param>
@@ -372,7 +381,7 @@ namespace Entk.Experiments
             var model = trained.Model;
             int p = model.Modulus;
             var layout = CliffLayout.For(p);
-            int k = Math.Min(o.TopK, p * p);
+            int k = CheckedTopK(o, p, layout);
             progress?.Report(new EntkProgress("mlp kernels", 0, 4));
             var kernels = TracedKernels(model);
             var spectra = new List<KernelSpectrum>();
@@ -382,17 +391,9 @@ namespace Entk.Experiments
                 spectra.Add(new KernelSpectrum(name, e, CliffDetector.Detect(e.Values, o.Cliffs)));
                 progress?.Report(new EntkProgress("mlp kernels", spectra.Count, 4));
             }
-            CliffAlignment? l1 = null, full1 = null, full2 = null;
-            if (k >= layout.SecondStart + layout.Size)
-            {
-                l1 = AlignCliff("layer1", spectra[1].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, "n", "m", o.AlignmentThreshold);
-                full1 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, "n", "m", o.AlignmentThreshold);
-                full2 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, "sum", "diff", o.AlignmentThreshold);
-            }
-            else
-            {
-                throw new EntkArgumentException(nameof(options) + ".TopK", Check.Inv($"at least {layout.SecondStart + layout.Size} eigenpairs (two cliffs of {layout.Size} after λ0)"), k.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
+            var l1 = AlignCliff("layer1", spectra[1].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, "n", "m", o.AlignmentThreshold);
+            var full1 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, "n", "m", o.AlignmentThreshold);
+            var full2 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, "sum", "diff", o.AlignmentThreshold);
             progress?.Report(new EntkProgress("mlp kernels", 4, 4));
             return new MlpAnalysis(trained, spectra, layout, l1, full1, full2, trainSeconds, sw.Elapsed.TotalSeconds);
         }
@@ -423,9 +424,7 @@ namespace Entk.Experiments
             var sw = Stopwatch.StartNew();
             int p = trained.Setup.Config.Modulus;
             var layout = CliffLayout.For(p);
-            int k = Math.Min(o.TopK, p * p);
-            if (k < layout.SecondStart + layout.Size)
-                throw new EntkArgumentException(nameof(options) + ".TopK", Check.Inv($"at least {layout.SecondStart + layout.Size}"), k.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            int k = CheckedTopK(o, p, layout);
             var sum = FourierFamilies.Create("sum", p);
             var diff = FourierFamilies.Create("diff", p);
             var points = new List<GrokkingPoint>();
