@@ -3,15 +3,17 @@
 // cliffs of every layer.
 //
 // Run from the repository root after building the library once:
-//   dotnet build src/Entk -c Release
+//   dotnet build src/Entk.Paper -c Release
 //   dotnet fsi examples/bring_your_own_model.fsx [OUT_DIR]
 // OUT_DIR defaults to $ENTK_EXAMPLES_OUT, else a new temporary folder; the script writes the layer
 // kernels there as one .npz. Another build of the library: ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR ...
 // Deterministic (torch.manual_seed 0 for the module's initial weights). About 8 s, half of it fsi start-up.
 
-#I "../src/Entk/bin/Release/net10.0/linux-x64"
+#I "../src/Entk.Paper/bin/Release/net10.0/linux-x64"
 #r "TorchSharp.dll"
+#r "Entk.Core.dll"
 #r "Entk.dll"
+#r "Entk.Paper.dll"
 
 open System
 open System.Diagnostics
@@ -27,7 +29,7 @@ open Entk.Models
 let clock = Stopwatch.StartNew()
 
 // ---- where the library came from, and where outputs go (same few lines in every example)
-let libraryDll = typeof<Matrix>.Assembly.Location
+let libraryDll = typeof<Entk.Kernels.EmpiricalNtk>.Assembly.Location
 printfn "entk library: %s (version %s)" libraryDll EntkInfo.Version
 match Environment.GetEnvironmentVariable "ENTK_LIB_DIR" with
 | null | "" -> ()

@@ -4,16 +4,18 @@
 // each block of eigenvectors lies in the Fourier families of modular addition.
 //
 // Run from the repository root after building the library once:
-//   dotnet build src/Entk -c Release
+//   dotnet build src/Entk.Paper -c Release
 //   dotnet fsi examples/load_from_python.fsx [OUT_DIR]
 // Needs /usr/bin/python3 with numpy (another interpreter: ENTK_PYTHON=/path/to/python3). Without it the
 // script prints a line starting with "SKIP:" and exits with code 0.
 // OUT_DIR defaults to $ENTK_EXAMPLES_OUT, else a new temporary folder. Another build of the library:
 // ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR ... Deterministic (numpy default_rng(0)). About 8 s.
 
-#I "../src/Entk/bin/Release/net10.0/linux-x64"
+#I "../src/Entk.Paper/bin/Release/net10.0/linux-x64"
 #r "TorchSharp.dll"
+#r "Entk.Core.dll"
 #r "Entk.dll"
+#r "Entk.Paper.dll"
 
 open System
 open System.Diagnostics
@@ -28,7 +30,7 @@ open Entk.Metrics
 let clock = Stopwatch.StartNew()
 
 // ---- where the library came from, and where outputs go (same few lines in every example)
-let libraryDll = typeof<Matrix>.Assembly.Location
+let libraryDll = typeof<Entk.Kernels.EmpiricalNtk>.Assembly.Location
 printfn "entk library: %s (version %s)" libraryDll EntkInfo.Version
 match Environment.GetEnvironmentVariable "ENTK_LIB_DIR" with
 | null | "" -> ()

@@ -3,7 +3,7 @@
 // spectrum plot and the eigenvalues.
 //
 // Run from the repository root after building the library once:
-//   dotnet build src/Entk -c Release
+//   dotnet build src/Entk.Paper -c Release
 //   dotnet fsi examples/quickstart.fsx [OUT_DIR]
 // OUT_DIR defaults to $ENTK_EXAMPLES_OUT, else a new temporary folder. To use another build of the
 // library, pass its folder to fsi and name it in ENTK_LIB_DIR too (the script checks the two agree):
@@ -11,9 +11,11 @@
 // Deterministic: seed 0 for the weights and the data. About 8 s on 2 CPU cores, half of it fsi start-up
 // (on a busy machine set OMP_NUM_THREADS=1: small tensor operations then run much faster; see README).
 
-#I "../src/Entk/bin/Release/net10.0/linux-x64"
+#I "../src/Entk.Paper/bin/Release/net10.0/linux-x64"
 #r "TorchSharp.dll"
+#r "Entk.Core.dll"
 #r "Entk.dll"
+#r "Entk.Paper.dll"
 
 open System
 open System.Diagnostics
@@ -30,7 +32,7 @@ open Entk.Training
 let clock = Stopwatch.StartNew()
 
 // ---- where the library came from, and where outputs go (same few lines in every example)
-let libraryDll = typeof<Matrix>.Assembly.Location
+let libraryDll = typeof<Entk.Kernels.EmpiricalNtk>.Assembly.Location
 printfn "entk library: %s (version %s)" libraryDll EntkInfo.Version
 match Environment.GetEnvironmentVariable "ENTK_LIB_DIR" with
 | null | "" -> ()

@@ -3,7 +3,7 @@
 // print the claims the library evaluates, and save the figure (spectrum + two heatmaps) as a PNG.
 //
 // Run from the repository root after building the library once:
-//   dotnet build src/Entk -c Release
+//   dotnet build src/Entk.Paper -c Release
 //   dotnet fsi examples/reproduce_figure.fsx [OUT_DIR] [MODEL] [STEPS]
 // MODEL is 0, 1 or 2 for (m, S) = (10, 0.3), (10, 0.9), (40, 0.9) (default 0); STEPS overrides the
 // paper's 5000 training steps (the tests use a short run). OUT_DIR defaults to $ENTK_EXAMPLES_OUT,
@@ -11,9 +11,11 @@
 // Deterministic (seed 0, the CLI's default). About 20 s for the full 5000 steps with OMP_NUM_THREADS=1.
 // The whole paper (all three models, report and claims): ./entk reproduce tms --out DIR.
 
-#I "../src/Entk/bin/Release/net10.0/linux-x64"
+#I "../src/Entk.Paper/bin/Release/net10.0/linux-x64"
 #r "TorchSharp.dll"
+#r "Entk.Core.dll"
 #r "Entk.dll"
+#r "Entk.Paper.dll"
 
 open System
 open System.Diagnostics
@@ -25,7 +27,7 @@ open Entk.Training
 let clock = Stopwatch.StartNew()
 
 // ---- where the library came from, and where outputs go (same few lines in every example)
-let libraryDll = typeof<Matrix>.Assembly.Location
+let libraryDll = typeof<Entk.Kernels.EmpiricalNtk>.Assembly.Location
 printfn "entk library: %s (version %s)" libraryDll EntkInfo.Version
 match Environment.GetEnvironmentVariable "ENTK_LIB_DIR" with
 | null | "" -> ()

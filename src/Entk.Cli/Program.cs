@@ -12,6 +12,7 @@ namespace Entk.Cli
         /// <returns>Exit code.</returns>
         public static async Task<int> Main(string[] args)
         {
+            EntkRuntime.Configure();
             var root = Commands.BuildRoot();
             return await root.Parse(args).InvokeAsync();
         }

@@ -59,8 +59,11 @@ namespace Entk
             Add("threads", threads);
             Add("mkl", MklVersion() ?? "not found");
             Add("lapack", "oneMKL DSYEVD through libtorch linalg.eigh");
-            Add("mkl reproducibility", Torch.TorchRuntime.Reproducibility);
-            Add("allocator", Torch.TorchRuntime.AllocatorTuning);
+            var rt = EntkRuntime.Current;
+            Add("runtime configured", rt.Configured ? "yes (EntkRuntime.Configure)" : "no (library defaults; call EntkRuntime.Configure)");
+            Add("mkl reproducibility", rt.Reproducibility);
+            Add("allocator", rt.AllocatorTuning);
+            Add("thread policy", rt.Threads.ToString());
             Add("float", "float64");
             Add("memory budget", MemoryBudgetExceededException.FormatBytes(Kernels.MemoryBudget.DefaultBytes));
             return new EntkInfo(e);

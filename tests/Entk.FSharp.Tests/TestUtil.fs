@@ -15,6 +15,7 @@ type AssemblySetup() =
     /// unless OMP_NUM_THREADS says otherwise. Results are compared with tolerances, never bit for bit.
     [<OneTimeSetUp>]
     member _.Setup() =
+        EntkRuntime.Configure() |> ignore
         if String.IsNullOrEmpty(Environment.GetEnvironmentVariable "OMP_NUM_THREADS") then
             torch.set_num_threads 1
 

@@ -236,7 +236,7 @@ namespace Entk.Training
             var cfg = setup.Config;
             int p = cfg.Modulus;
             using var scope = torch.NewDisposeScope();
-            using var threads = TorchThreads.Use(1);   // tiny tensors: one thread is faster and never oversubscribes
+            using var threads = TorchThreads.ForSmallOperations();   // tiny tensors: one thread is faster and never oversubscribes
             var w1 = TorchOps.ToTensor(setup.InitialModel.W1).clone().requires_grad_(true);
             var w2 = TorchOps.ToTensor(setup.InitialModel.W2).clone().requires_grad_(true);
             var x = TorchOps.ToTensor(setup.Inputs);

@@ -210,7 +210,11 @@ namespace Entk
             return new Matrix(Columns, Rows, d);
         }
 
-        /// <summary>Matrix product this · other (float64, computed by libtorch/MKL dgemm).</summary>
+        /// <summary>
+        /// Matrix product this · other in float64, computed in managed code (a cache-blocked, vectorised loop; no native
+        /// library). Meant for the small and medium products of analysis code; the engine's large products run on
+        /// libtorch/oneMKL.
+        /// </summary>
         /// <param name="other">Right factor with Rows = this.Columns.</param>
         /// <returns>New matrix this.Rows × other.Columns.</returns>
         /// <exception cref="ShapeMismatchException">Inner dimensions differ.</exception>
@@ -219,7 +223,7 @@ namespace Entk
             Check.NotNull(other, nameof(other));
             if (other.Rows != Columns)
                 throw new ShapeMismatchException(nameof(other), Check.Inv($"[{Columns}, *]"), Check.Shape(other.Rows, other.Columns), "Inner dimensions of a matrix product must agree.");
-            return Torch.TorchOps.MatMul(this, other);
+            return new Matrix(Rows, other.Columns, ManagedGemm.Multiply(_data, Rows, Columns, other._data, other.Columns));
         }
 
         /// <summary>

@@ -271,7 +271,7 @@ namespace Entk.Training
             Check.NonNegative(total, nameof(steps));
             var model = setup.InitialModel;
             using var scope = torch.NewDisposeScope();
-            using var threads = TorchThreads.Use(1);   // tiny tensors: one thread is faster and never oversubscribes
+            using var threads = TorchThreads.ForSmallOperations();   // tiny tensors: one thread is faster and never oversubscribes
             var w = TorchOps.ToTensor(model.W).clone().requires_grad_(true);
             var b = TorchOps.ToTensor(model.B, model.Features).clone().requires_grad_(true);
             var x = TorchOps.ToTensor(setup.Inputs);
