@@ -86,6 +86,7 @@ namespace Entk
         /// <returns>For example "2.38 GiB".</returns>
         public static string FormatBytes(long bytes)
         {
+            if (bytes == long.MaxValue) return "more than 8 EiB (the size overflows 64-bit arithmetic)";
             string[] units = { "B", "KiB", "MiB", "GiB", "TiB" };
             double v = bytes;
             int u = 0;

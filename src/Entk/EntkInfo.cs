@@ -65,7 +65,7 @@ namespace Entk
             Add("allocator", rt.AllocatorTuning);
             Add("thread policy", rt.Threads.ToString());
             Add("float", "float64");
-            Add("memory budget", MemoryBudgetExceededException.FormatBytes(Kernels.MemoryBudget.DefaultBytes));
+            Add("memory budget", MemoryBudgetExceededException.FormatBytes(MemoryBudget.DefaultBytes));
             return new EntkInfo(e);
         }
 

@@ -52,29 +52,6 @@ namespace Entk.Kernels
         public long Total { get; }
     }
 
-    /// <summary>The memory budget Entk checks before materialising large arrays.</summary>
-    public static class MemoryBudget
-    {
-        /// <summary>
-        /// The default budget: 40 % of the memory available to the process (as reported by the .NET
-        /// runtime), at least 1 GiB. On a 24 GiB machine this is about 9.6 GiB.
-        /// </summary>
-        public static long DefaultBytes
-        {
-            get
-            {
-                long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-                if (total <= 0) total = 8L << 30;
-                return Math.Max(1L << 30, (long)(0.4 * total));
-            }
-        }
-
-        internal static void Require(string what, long estimate, long budget, string alternatives)
-        {
-            if (estimate > budget) throw new MemoryBudgetExceededException(what, estimate, budget, alternatives);
-        }
-    }
-
     /// <summary>An estimate of the peak extra memory of a computation, with the formula that produced it.</summary>
     public sealed class MemoryEstimate
     {
