@@ -17,16 +17,25 @@ namespace Entk.Cli
     {
         private static Command ReproduceAll()
         {
-            var c = new Command("all", "Every experiment of the paper (TMS, MLP, grokking) for each seed, plus OUT/index.md: each claim with the measured value and a verdict, seeds, versions and run time. Extra seeds go to OUT/seeds/seed<S>/.");
+            var c = new Command("all", "Every experiment of the paper (TMS, MLP, grokking for each seed; the Transformer for each --transformer-seeds), plus OUT/index.md: each claim with the measured value and a verdict, seeds, versions and run time. Extra seeds go to OUT/seeds/seed<S>/.");
             var common = new CommonOptions();
             common.AddTo(c);
             var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds; the first one is the main run (OUT/tms, OUT/mlp, OUT/grokking), overrides --seed.", DefaultValueFactory = _ => "0,1,2" };
             c.Options.Add(seeds);
+            var tseeds = new Option<string>("--transformer-seeds")
+            {
+                Description = "Comma-separated model seeds of the Transformer experiment, or 'none'; the first goes to OUT/transformer, the others to OUT/seeds/seed<S>/transformer. "
+                    + "Default: " + DefaultTransformerSeeds + " (the paper's seed; see the README for why `all` runs one Transformer seed and how the claims were measured on three).",
+                DefaultValueFactory = _ => DefaultTransformerSeeds,
+            };
+            c.Options.Add(tseeds);
             c.SetAction(p => Guard(() =>
             {
                 string outDir = Path.GetFullPath(p.GetValue(common.Out)!);
                 var list = p.GetResult(seeds) is null && p.GetResult(common.Seed) is not null ? new[] { p.GetValue(common.Seed) } : ParseSeeds(p.GetValue(seeds)!);
-                return RunAll(outDir, list, common.Policy(p), new ConsoleProgress());
+                string ts = p.GetValue(tseeds)!.Trim();
+                var tlist = ts == "none" ? Array.Empty<long>() : ParseSeeds(ts, "--transformer-seeds");
+                return RunAll(outDir, list, tlist, common.Policy(p), new ConsoleProgress());
             }));
             return c;
         }
@@ -45,7 +54,10 @@ namespace Entk.Cli
             public IReadOnlyList<ClaimResult> Claims { get; }
         }
 
-        internal static int RunAll(string outDir, IReadOnlyList<long> seeds, OutputPolicy policy, ConsoleProgress progress)
+        /// <summary>The Transformer seeds `reproduce all` runs by default.</summary>
+        internal const string DefaultTransformerSeeds = "2";
+
+        internal static int RunAll(string outDir, IReadOnlyList<long> seeds, IReadOnlyList<long> transformerSeeds, OutputPolicy policy, ConsoleProgress progress)
         {
             string index = Path.Combine(outDir, "index.md");
             if (policy == OutputPolicy.FailIfExists && File.Exists(index)) throw new OutputExistsException(index + " (use --resume to continue or --force to replace)");
@@ -59,21 +71,31 @@ namespace Entk.Cli
                 var (mlp, grok) = RunMlp(Path.Combine(folder, "mlp"), Path.Combine(folder, "grokking"), new MlpConfig(), seed, new MlpAnalysisOptions(), policy, progress);
                 results.Add(new SeedClaims(seed, folder, tms.Concat(mlp).Concat(grok).ToArray()));
             }
+            var transformer = new List<SeedClaims>();
+            foreach (var seed in transformerSeeds)
+            {
+                string folder = seed == transformerSeeds[0] ? Path.Combine(outDir, "transformer") : Path.Combine(outDir, "seeds", "seed" + seed.ToString(CultureInfo.InvariantCulture), "transformer");
+                progress.Log(FormattableString.Invariant($"=== transformer seed {seed} → {folder}"));
+                var tc = RunTransformer(folder, new TransformerConfig(), seed, new TransformerAnalysisOptions(), policy, progress);
+                transformer.Add(new SeedClaims(seed, folder, tc));
+            }
             double seconds = sw.Elapsed.TotalSeconds;
-            WriteIndex(outDir, results, seconds, policy != OutputPolicy.FailIfExists);
-            int pass = results[0].Claims.Count(x => x.Verdict == Verdict.Pass), fail = results[0].Claims.Count(x => x.Verdict == Verdict.Fail);
-            progress.Log(FormattableString.Invariant($"all: wrote {index} in {seconds:0.0}s; main seed {seeds[0]}: {pass} claims pass, {fail} fail"));
-            Console.Out.WriteLine(FormattableString.Invariant($"{index}: {pass} pass, {fail} fail (seed {seeds[0]}); run time {seconds:0.0} s"));
+            WriteIndex(outDir, results, transformer, seconds, policy != OutputPolicy.FailIfExists);
+            var mainClaims = results[0].Claims.Concat(transformer.Count > 0 ? transformer[0].Claims : Array.Empty<ClaimResult>()).ToArray();
+            int pass = mainClaims.Count(x => x.Verdict == Verdict.Pass), fail = mainClaims.Count(x => x.Verdict == Verdict.Fail);
+            progress.Log(FormattableString.Invariant($"all: wrote {index} in {seconds:0.0}s; main seed {seeds[0]}{(transformer.Count > 0 ? FormattableString.Invariant($" (Transformer seed {transformer[0].Seed})") : "")}: {pass} claims pass, {fail} fail"));
+            Console.Out.WriteLine(FormattableString.Invariant($"{index}: {pass} pass, {fail} fail (seed {seeds[0]}{(transformer.Count > 0 ? FormattableString.Invariant($", Transformer seed {transformer[0].Seed}") : "")}); run time {seconds:0.0} s"));
             return 0;
         }
 
-        private static void WriteIndex(string outDir, IReadOnlyList<SeedClaims> results, double seconds, bool overwrite)
+        private static void WriteIndex(string outDir, IReadOnlyList<SeedClaims> results, IReadOnlyList<SeedClaims> transformer, double seconds, bool overwrite)
         {
             var main = results[0];
             var sb = new StringBuilder();
             sb.Append("# Entk — reproduction of *Feature Identification via the Empirical NTK* (arXiv 2510.00468, v3)\n\n");
             sb.Append(FormattableString.Invariant($"Seeds: {string.Join(", ", results.Select(r => r.Seed))} (main run: seed {main.Seed}). Total run time: {seconds:0.0} s. Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.\n\n"));
-            sb.Append("Verdicts follow fixed rules stated beside each claim; \"info\" rows are reported for comparison only. Details, per-experiment figures and raw arrays: [tms/report.md](tms/report.md), [mlp/report.md](mlp/report.md), [grokking/report.md](grokking/report.md).\n\n");
+            sb.Append("Verdicts follow fixed rules stated beside each claim; \"info\" rows are reported for comparison only. Details, per-experiment figures and raw arrays: [tms/report.md](tms/report.md), [mlp/report.md](mlp/report.md), [grokking/report.md](grokking/report.md)"
+                + (transformer.Count > 0 ? ", [transformer/report.md](transformer/report.md)" : "") + ".\n\n");
             sb.Append("## Figures (main seed)\n\n![TMS](tms/figure.png)\n\n![MLP spectra](mlp/spectra.png)\n\n![first cliff](mlp/first_cliff.png)\n\n![second cliff](mlp/second_cliff.png)\n\n![grokking](grokking/grokking.png)\n\n![overlap](grokking/overlap.png)\n\n![heatmaps](grokking/heatmaps.png)\n\n");
             sb.Append(FormattableString.Invariant($"## Claims (seed {main.Seed})\n\n"));
             sb.Append(ReportWriter.ClaimsTable(main.Claims));
@@ -92,6 +114,7 @@ namespace Entk.Cli
                 sb.Append(ReportWriter.Table(new[] { "claim" }.Concat(results.Select(r => "seed " + r.Seed.ToString(CultureInfo.InvariantCulture))).ToArray(),
                     infos.Select(id => (IReadOnlyList<string>)new[] { id }.Concat(results.Select(r => r.Claims.FirstOrDefault(x => x.Id == id)?.Measured ?? "—")).ToArray())));
             }
+            if (transformer.Count > 0) AppendTransformer(sb, transformer);
             sb.Append("\n## Environment (`entk describe`)\n\n```\n").Append(EntkInfo.Collect()).Append("```\n");
             AtomicFile.WriteAllText(Path.Combine(outDir, "index.md"), sb.ToString(), overwrite);
             var json = new JsonObject
@@ -108,7 +131,33 @@ namespace Entk.Cli
                     }).ToArray()),
                 }).ToArray()),
             };
+            json["transformer_runs"] = new JsonArray(transformer.Select(r => (JsonNode?)new JsonObject
+            {
+                ["seed"] = r.Seed,
+                ["folder"] = Path.GetRelativePath(outDir, r.Folder),
+                ["claims"] = new JsonArray(r.Claims.Select(c => (JsonNode?)new JsonObject
+                {
+                    ["id"] = c.Id, ["claim"] = c.Claim, ["paper"] = c.PaperValue, ["measured"] = c.Measured, ["rule"] = c.Rule, ["verdict"] = c.Verdict.ToString().ToLowerInvariant(),
+                }).ToArray()),
+            }).ToArray());
             JsonFile.Write(Path.Combine(outDir, "index.json"), json, overwrite);
+        }
+
+        private static void AppendTransformer(StringBuilder sb, IReadOnlyList<SeedClaims> transformer)
+        {
+            var main = transformer[0];
+            sb.Append(FormattableString.Invariant($"\n## Transformer (seed {main.Seed})\n\n"));
+            sb.Append("![accuracy](transformer/accuracy.png)\n\n![fourier](transformer/fourier.png)\n\n![spectra](transformer/spectra.png)\n\n![rotation](transformer/rotation.png)\n\n![over training](transformer/over_training.png)\n\n");
+            sb.Append(ReportWriter.ClaimsTable(main.Claims));
+            if (transformer.Count < 2) return;
+            sb.Append("\n### Transformer verdicts across seeds\n\n");
+            var ids = main.Claims.Select(c => c.Id).ToArray();
+            sb.Append(ReportWriter.Table(new[] { "claim" }.Concat(transformer.Select(r => "seed " + r.Seed.ToString(CultureInfo.InvariantCulture))).ToArray(),
+                ids.Select(id => (IReadOnlyList<string>)new[] { id }.Concat(transformer.Select(r =>
+                {
+                    var c = r.Claims.FirstOrDefault(x => x.Id == id);
+                    return c is null ? "—" : (c.Verdict == Verdict.Info ? "" : ReportWriter.Text(c.Verdict) + " (") + c.Measured + (c.Verdict == Verdict.Info ? "" : ")");
+                })).ToArray())));
         }
     }
 }

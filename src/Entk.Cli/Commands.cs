@@ -27,10 +27,12 @@ namespace Entk.Cli
             reproduce.Subcommands.Add(ReproduceTms());
             reproduce.Subcommands.Add(ReproduceMlp());
             reproduce.Subcommands.Add(ReproduceGrokking());
+            reproduce.Subcommands.Add(ReproduceTransformer());
             reproduce.Subcommands.Add(ReproduceAll());
             root.Subcommands.Add(reproduce);
             root.Subcommands.Add(CustomTms());
             root.Subcommands.Add(CustomMlp());
+            root.Subcommands.Add(CustomTransformer());
             root.Subcommands.Add(Bench());
             root.Subcommands.Add(BenchWorker());
             return root;
@@ -40,8 +42,13 @@ namespace Entk.Cli
 
         internal sealed class CommonOptions
         {
+            public CommonOptions(long defaultSeed = 0)
+            {
+                Seed = new("--seed") { Description = "Seed of weights, data and split (integer).", DefaultValueFactory = _ => defaultSeed };
+            }
+
             public Option<string> Out { get; } = new("--out") { Description = "Output folder (created if missing).", Required = true };
-            public Option<long> Seed { get; } = new("--seed") { Description = "Seed of weights, data and split (integer).", DefaultValueFactory = _ => 0L };
+            public Option<long> Seed { get; }
             public Option<bool> Force { get; } = new("--force") { Description = "Replace existing outputs in the folder." };
             public Option<bool> Resume { get; } = new("--resume") { Description = "Continue an interrupted run: keep verified complete experiments, redo the rest." };
 
@@ -89,16 +96,16 @@ namespace Entk.Cli
             return list;
         }
 
-        internal static IReadOnlyList<long> ParseSeeds(string text)
+        internal static IReadOnlyList<long> ParseSeeds(string text, string option = "--seeds")
         {
             var list = new List<long>();
             foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (!long.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v))
-                    throw new EntkArgumentException("--seeds", "a comma-separated list of integers (e.g. 0,1,2)", "'" + text + "'");
+                    throw new EntkArgumentException(option, "a comma-separated list of integers (e.g. 0,1,2)", "'" + text + "'");
                 list.Add(v);
             }
-            if (list.Count == 0 || list.Distinct().Count() != list.Count) throw new EntkArgumentException("--seeds", "at least one seed, no repeats", "'" + text + "'");
+            if (list.Count == 0 || list.Distinct().Count() != list.Count) throw new EntkArgumentException(option, "at least one seed, no repeats", "'" + text + "'");
             return list;
         }
     }
