@@ -641,6 +641,189 @@ def mlp_train_case(seed: int, epochs: int, p: int = 29, H: int = 512, lr: float 
     return npyio.jsonable(out)
 
 
+# --------------------------------------------------------------------------------------------
+# Modular-addition Transformer (entk_ref.transformer)
+# --------------------------------------------------------------------------------------------
+
+def _tf_params(case_dir: str):
+    import torch
+    from . import transformer as T
+    w = npyio.load_npz(os.path.join(case_dir, "weights.npz"))
+    missing = [n for n in T.TRANSFORMER_PARAM_NAMES if n not in w]
+    if missing:
+        raise ValueError(f"weights.npz lacks {missing}")
+    return tuple(torch.as_tensor(w[n], dtype=torch.float64) for n in T.TRANSFORMER_PARAM_NAMES)
+
+
+def transformer_metrics(E_by_kernel: Dict[str, np.ndarray], p: int, keys: Sequence[int],
+                        offsets: Dict[str, int], rotations: Dict[str, Dict[str, int]],
+                        heatmaps: Optional[Dict] = None) -> Dict[str, Any]:
+    """numpy-only Fourier metrics of given eigenvectors, with the same flat keys as the C#
+    ``metrics.json``: for kernel n with offset s (0 or 1) and F = len(keys), block 1 = [0, s+2F),
+    block 2 = [s+2F, s+4F); ``kernels.<n>.block<b>_<f>.overlap`` / ``.singular_values`` /
+    ``.per_frequency`` for f in (sum, axis_sum) at the key frequencies (per frequency: all k);
+    for each rotated kernel (given block start and size) the single-stage L_sum rotation's
+    ``rotations.<n>.l_sum_energies`` and ``.best_value_per_direction`` (sum modes, all k)."""
+    fams = {f: metrics.fourier_family(p, f) for f in ("sum", "axis_sum")}
+    F = len(keys)
+    out: Dict[str, Any] = {}
+    for n, E in E_by_kernel.items():
+        s = int(offsets[n])
+        blocks = {1: E[:, : s + 2 * F], 2: E[:, s + 2 * F: s + 4 * F]}
+        for b, Q in blocks.items():
+            for f, fam in fams.items():
+                key = f"kernels.{n}.block{b}_{f}"
+                sv = metrics.subspace_singular_values(Q, fam, keys)
+                out[key + ".overlap"] = float(np.sum(sv * sv))
+                out[key + ".singular_values"] = sv.tolist()
+                out[key + ".per_frequency"] = metrics.subspace_overlap_per_frequency(Q, fam).tolist()
+    L = None
+    for n, r in rotations.items():
+        if n not in E_by_kernel:
+            continue
+        if L is None:
+            L = metrics.laplacian(p, "sum")
+        C = E_by_kernel[n][:, int(r["start"]): int(r["start"]) + int(r["size"])]
+        Q, _ = np.linalg.qr(C)
+        energies, V = np.linalg.eigh(Q.T @ L @ Q)
+        U = Q @ V
+        H = metrics.phase_insensitive_corr(U, fams["sum"])
+        out[f"rotations.{n}.l_sum_energies"] = energies.tolist()
+        out[f"rotations.{n}.best_value_per_direction"] = H.max(axis=0).tolist()
+        if heatmaps is not None:
+            heatmaps[n] = H.ravel().tolist()
+            heatmaps[n + "_shape"] = list(H.shape)
+    return out
+
+
+def transformer_case(case_dir: str, k: int = 40, rel_gap: float = 1e-6, threads: int = 2,
+                     compare_own_metrics: Sequence[str] = ("W_out", "W_U", "full")) -> Dict[str, Any]:
+    """Reference analysis of a C# Transformer case directory, with comparisons.
+
+    Reads ``weights.npz`` (W_E ... W_U, see entk_ref.transformer), ``metrics.json`` (for the key
+    frequencies, block offsets and rotated blocks that C# chose), and the optional C# files
+    ``logits.npy`` [p^2, p+1], ``kernel_<n>.npy``, ``eigenvalues_<n>.npy``, ``eigenvectors_<n>.npy``
+    (n in the 12 kernel names), ``fourier_power.npy``, ``heatmap_<n>_after.npy``. Computes the
+    full causal forward pass, the 12 kernels by vmap(jacrev) of the logit sum, their top-k
+    eigenpairs (ridge included), the Fourier power and key frequencies of W_E, and the block
+    overlaps / rotations (``transformer_metrics``) from the C# eigenvectors ("same vectors") and,
+    for ``compare_own_metrics``, from the reference's own eigenvectors.
+
+    Returns ``p, N, C, P, k, logits_max_rel_err, layer_sum_max_rel_err, fourier_power_max_rel_err,
+    key_frequencies, key_frequencies_match, gap_ratio, power_fraction, kernels{n: eigenvalues,
+    ridge, kernel_max_rel_err, eigenvalues_max_rel_err, ..., eigpair_residual_max}``,
+    ``metrics_same_vectors``, ``metrics_own_vectors``, ``metrics_compare``, ``metrics_max_abs_err``,
+    ``heatmaps_after_max_abs_err`` {n: err}."""
+    import torch
+    from . import ntk, transformer as T
+    ntk.set_threads(threads)
+    params = _tf_params(case_dir)
+    p = int(params[0].shape[0]) - 1
+    N, C = p * p, p + 1
+    x = T.all_inputs(p)
+    res: Dict[str, Any] = {"p": p, "N": N, "C": C, "P": int(sum(t.numel() for t in params))}
+    with torch.no_grad():
+        logits = T.transformer_forward(params, x).numpy()
+    f = os.path.join(case_dir, "logits.npy")
+    res["logits_max_rel_err"] = _rel_err(npyio.load_npy(f), logits) if os.path.exists(f) else None
+    K = {n: v.numpy() for n, v in T.transformer_kernels(params, p).items()}
+    res["layer_sum_max_rel_err"] = _rel_err(sum(K[n] for n in T.TRANSFORMER_PARAM_NAMES), K["full"])
+    power = T.fourier_power(params[0], p)
+    f = os.path.join(case_dir, "fourier_power.npy")
+    res["fourier_power_max_rel_err"] = _rel_err(npyio.load_npy(f), power) if os.path.exists(f) else None
+    cs = npyio.load_json(os.path.join(case_dir, "metrics.json"))
+    keys, ratio, frac = T.key_frequencies(power, p)
+    res["key_frequencies"] = keys
+    res["gap_ratio"] = ratio
+    res["power_fraction"] = frac
+    res["key_frequencies_match"] = list(cs["key_frequency_detection"]["detected"]) == keys
+    used = [int(v) for v in cs["key_frequencies"]]
+    offsets = {n: int(cs["kernels"][n]["offset"]) for n in T.KERNEL_NAMES}
+    rotations = {n: {"start": int(r["start"]), "size": int(r["size"])} for n, r in cs.get("rotations", {}).items()}
+    k = int(min(k, N))
+    res["k"] = k
+    kernels: Dict[str, Any] = {}
+    E_cs: Dict[str, np.ndarray] = {}
+    E_own: Dict[str, np.ndarray] = {}
+    for n in T.KERNEL_NAMES:
+        lam_all, V_all, ridge = linalg.eig_decompose(K[n], None)
+        lam, E = lam_all[:k], V_all[:, :k]
+        E_own[n] = E
+        r: Dict[str, Any] = {"eigenvalues": lam.tolist(), "ridge": ridge}
+        f = os.path.join(case_dir, f"kernel_{n}.npy")
+        r["kernel_max_rel_err"] = _rel_err(npyio.load_npy(f), K[n]) if os.path.exists(f) else None
+        f = os.path.join(case_dir, f"eigenvalues_{n}.npy")
+        lam_cs = npyio.load_npy(f).ravel() if os.path.exists(f) else None
+        r.update(_eigval_errors(lam_cs, lam) if lam_cs is not None else
+                 {"eigenvalues_max_rel_err": None, "eigenvalues_max_err_rel_to_top": None, "eigenvalues_compared": 0})
+        f = os.path.join(case_dir, f"eigenvectors_{n}.npy")
+        if os.path.exists(f):
+            Ec = npyio.load_npy(f)
+            E_cs[n] = Ec
+            r.update(_eigvec_compare(Ec, E, lam_all[: Ec.shape[1] + 1], rel_gap))
+
+            def matvec(X, Kn=K[n], ridge=ridge):
+                return Kn @ X + ridge * X
+            r["eigpair_residual_max"] = _residual(matvec, Ec, lam_cs, lam[0])
+        kernels[n] = r
+    res["kernels"] = kernels
+    heat: Dict[str, Any] = {}
+    same = transformer_metrics(E_cs, p, used, offsets, rotations, heat)
+    own = transformer_metrics({n: E_own[n] for n in compare_own_metrics}, p, used, offsets, {})
+    same["key_frequency_detection.power"] = power.tolist()
+    same["key_frequency_detection.power_fraction"] = frac
+    same["key_frequency_detection.gap_ratio"] = ratio
+    res["metrics_same_vectors"] = same
+    res["metrics_own_vectors"] = own
+    res.update(_compare_metrics(case_dir, same, {}))
+    herr = {}
+    for n in rotations:
+        f = os.path.join(case_dir, f"heatmap_{n}_after.npy")
+        if os.path.exists(f) and n in heat:
+            H = np.asarray(heat[n]).reshape(heat[n + "_shape"])
+            herr[n] = _rel_err(npyio.load_npy(f), H)
+    res["heatmaps_after_max_abs_err"] = herr
+    return npyio.jsonable(res)
+
+
+def transformer_rng_case(seed: int, p: int = 29, d_model: int = 64, heads: int = 4, d_mlp: int = 256,
+                         train_frac: float = 0.5, split_seed: int = 0, epochs: int = 3) -> Dict[str, Any]:
+    """Initial weights (``W_E`` ... ``W_U``, flat + ``_shape``), the split (``train_idx``,
+    ``test_idx`` in shuffled order) and the first ``epochs`` mini-batch permutations
+    (``perms``, list of lists) for ``seed`` (entk_ref.transformer init, split and batch order)."""
+    from . import transformer as T
+    params, g = T.transformer_init(seed, p, d_model, heads, d_mlp)
+    tr, te = T.python_split(p, train_frac, split_seed)
+    order = T.AuthorBatchOrder(g)
+    perms = []
+    for e in range(int(epochs)):
+        perms.append(order.next_epoch(len(tr)).tolist())
+        order.after_epoch(e)
+    out: Dict[str, Any] = {"seed": int(seed), "train_idx": tr, "test_idx": te, "perms": perms}
+    for n, w in zip(T.TRANSFORMER_PARAM_NAMES, params):
+        out.update(_flat(n, w))
+    return npyio.jsonable(out)
+
+
+def transformer_train_case(seed: int, epochs: int, p: int = 29, d_model: int = 64, heads: int = 4,
+                           d_mlp: int = 256, lr: float = 3e-4, weight_decay: float = 1.0, beta1: float = 0.9,
+                           beta2: float = 0.999, eps: float = 1e-8, batch_size: int = 64,
+                           train_frac: float = 0.5, split_seed: int = 0, log_every: int = 20,
+                           threads: int = 2) -> Dict[str, Any]:
+    """Init from ``seed`` and train ``epochs`` epochs (entk_ref.transformer.train_transformer).
+    Returns the trained weights (flat + ``_shape``) and ``history`` (dict of lists)."""
+    from . import ntk, transformer as T
+    ntk.set_threads(threads)
+    params, g = T.transformer_init(seed, p, d_model, heads, d_mlp)
+    tr, te = T.python_split(p, train_frac, split_seed)
+    t = T.train_transformer(params, p, tr, te, epochs, g, lr=lr, weight_decay=weight_decay, betas=(beta1, beta2),
+                            eps=eps, batch_size=batch_size, log_every=log_every)
+    out: Dict[str, Any] = {"seed": int(seed), "epochs": int(epochs), "history": t["history"]}
+    for n, w in zip(T.TRANSFORMER_PARAM_NAMES, t["params"]):
+        out.update(_flat(n, w))
+    return npyio.jsonable(out)
+
+
 FUNCTIONS = {
     "tms_case": tms_case,
     "tms_metrics_case": tms_metrics_case,
@@ -649,6 +832,9 @@ FUNCTIONS = {
     "rng_case": rng_case,
     "tms_train_case": tms_train_case,
     "mlp_train_case": mlp_train_case,
+    "transformer_case": transformer_case,
+    "transformer_rng_case": transformer_rng_case,
+    "transformer_train_case": transformer_train_case,
 }
 
 

@@ -39,7 +39,7 @@ namespace Entk.Cli
                 Epochs = new Option<int>("--epochs") { Description = "Epochs (passes over the training pairs).", DefaultValueFactory = _ => _d.Epochs };
                 LogEvery = new Option<int>("--log-every") { Description = "Metrics and checkpoints every this many epochs.", DefaultValueFactory = _ => _d.LogEvery };
                 TopK = new Option<int>("--top-k", "-k") { Description = "Eigenpairs per kernel.", DefaultValueFactory = _ => _a.TopK };
-                SpectrumEpochs = new Option<string>("--spectrum-epochs") { Description = "Checkpoint epochs for the spectra over training, comma-separated, or 'auto' (0, train = 100 %, test ≥ 25/50/75/95 %, last) or 'none'.", DefaultValueFactory = _ => "auto" };
+                SpectrumEpochs = new Option<string>("--spectrum-epochs") { Description = "Checkpoint epochs for the spectra over training, comma-separated, or 'auto' (0, train = 100 %, test ≥ 50 % and ≥ 95 %, last) or 'none'.", DefaultValueFactory = _ => "auto" };
                 KeyFrequencies = new Option<string>("--key-frequencies") { Description = "Key frequencies, comma-separated, or 'auto' (detected from the Fourier power of W_E).", DefaultValueFactory = _ => "auto" };
                 MaxKey = new Option<int?>("--max-key-frequencies") { Description = "Largest number of key frequencies the detection may return (default ⌊⌊p/2⌋/2⌋)." };
                 Threshold = new Option<double>("--threshold") { Description = "Alignment/overlap threshold of the claims (0–1).", DefaultValueFactory = _ => _a.AlignmentThreshold };

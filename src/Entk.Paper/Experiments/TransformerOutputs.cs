@@ -17,7 +17,8 @@ namespace Entk.Experiments
     /// Writes the Transformer outputs into one folder: <c>weights.npz</c> (W_E [p+1, d], W_pos [3, d], W_Q, W_K, W_V
     /// [heads, d_head, d], W_O [d, d], W_in [d, d_mlp], W_out [d_mlp, d], W_U [d, p+1]; see <see cref="TransformerWeights"/>),
     /// <c>initial_weights.npz</c>, <c>split.npz</c> (train_idx, test_idx: rows a·p + b in the shuffled order),
-    /// <c>history.npy</c> [L, 5] (epoch, train loss, test loss, train acc, test acc), <c>fourier_power.npy</c> [p] (W_E[:p]
+    /// <c>history.npy</c> [L, 5] (epoch, train loss, test loss, train acc, test acc), <c>logits.npy</c> [p², p+1] (final model,
+    /// rows a·p + b), <c>fourier_power.npy</c> [p] (W_E[:p]
     /// power at k = 0..p−1), per kernel name n (the nine tensors, full, W_out+W_U, W_O+W_V) <c>eigenvalues_n.npy</c> [k] and
     /// <c>eigenvectors_n.npy</c> [p², k] (rows a·p + b; ridge 1e-8·mean(diag) included in the eigenvalues), for W_out, W_U
     /// and full <c>heatmap_n_before.npy</c> / <c>heatmap_n_after.npy</c> [⌊p/2⌋, 2F] (sum modes × cliff directions),
@@ -111,6 +112,10 @@ namespace Entk.Experiments
             output.Npz("split.npz", new[] { new NamedArray("train_idx", Indices(t.Setup.TrainIndices)), new NamedArray("test_idx", Indices(t.Setup.TestIndices)) });
             output.Npy("history.npy", History(t));
             output.Npy("fourier_power.npy", a.DetectedKeyFrequencies.Power);
+            using (var module = t.Weights.CreateModule())
+            using (var scope = TorchSharp.torch.NewDisposeScope())
+            using (TorchSharp.torch.no_grad())
+                output.Npy("logits.npy", Torch.TorchOps.ToMatrix(module.forward(Torch.TorchOps.ToTensor(ModularTransformer.AllInputs(p)))));
             if (options.WriteKernels)
             {
                 var kernels = TransformerExperiment.Kernels(t.Weights);

@@ -222,6 +222,9 @@ namespace Entk.Models
         {
             Architecture = a;
             var f64 = ScalarType.Float64;
+            // TorchSharp's layer constructors initialise their weights from the global generator; every weight is
+            // overwritten (SetWeights), so the global generator's state is restored to leave it untouched.
+            using var globalState = torch.random.get_rng_state();
             _embed = nn.Embedding(a.Vocabulary, a.ModelWidth, dtype: f64);
             _pos = new Parameter(torch.zeros(new long[] { a.SequenceLength, a.ModelWidth }, f64));
             _q = nn.Linear(a.ModelWidth, a.ModelWidth, hasBias: false, dtype: f64);
@@ -231,6 +234,7 @@ namespace Entk.Models
             _in = nn.Linear(a.ModelWidth, a.MlpWidth, hasBias: false, dtype: f64);
             _out = nn.Linear(a.MlpWidth, a.ModelWidth, hasBias: false, dtype: f64);
             _unembed = nn.Linear(a.ModelWidth, a.Vocabulary, hasBias: false, dtype: f64);
+            torch.random.set_rng_state(globalState);
             _scale = 1.0 / Math.Sqrt(a.HeadWidth);
             // Explicit registration in the paper's order (reflection over fields has no guaranteed order).
             register_module("embed", _embed);

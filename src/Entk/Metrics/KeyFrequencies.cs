@@ -71,7 +71,7 @@ namespace Entk.Metrics
         public static KeyFrequencyResult FromEmbedding(Matrix embedding, int p, int? maxCount = null)
         {
             Check.NotNull(embedding, nameof(embedding));
-            Check.InRange(p, 3, Math.Max(3, embedding.Rows), nameof(p));
+            Check.InRange(p, 3, 46340, nameof(p));
             if (embedding.Rows < p) throw new ShapeMismatchException(nameof(embedding), Check.Inv($"[≥ {p}, d]"), Check.Shape(embedding.Rows, embedding.Columns));
             if (embedding.Columns < 1) throw new ShapeMismatchException(nameof(embedding), "[p, d ≥ 1]", Check.Shape(embedding.Rows, embedding.Columns));
             int d = embedding.Columns, half = p / 2;
