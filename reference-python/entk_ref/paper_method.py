@@ -23,6 +23,16 @@ Workloads:
   densely (only feasible for small p).
 * ``tms_flat``: TMS (``--n``, ``--m``, ``--D``, ``--S``, ``--r``), importance-rescaled (``--beta``)
   full kernel flattened class-major (nD x nD), dense eigh, top ``--topk`` (80).
+* ``transformer_layers``: the modular-addition Transformer (``--p``; d_model 64, 4 heads, d_mlp 256;
+  entk_ref.transformer), per parameter tensor the full (N, N, C, C) kernel block by ``einsum`` of
+  per-sample ``vmap(jacrev)`` Jacobians (x1 and x2 computed separately, as the paper's
+  ``empirical_ntk_by_layer``), reduced by the mean over (c, d) (``K[:, :, :30, :30].mean((2, 3))``),
+  then the full kernel, "W_out+W_U", "W_O+W_V", and ridge + eigh top ``--topk`` (40) of all 12.
+  ``--row-blocks B`` computes only the first B row blocks of samples (every column block) and
+  reports, besides the measured seconds, ``extrapolated_total`` = setup + (jacobian + contract +
+  reduce) x (row blocks in all / B) + eigh, exact in FLOPs because every row block does the same
+  work; the eigh phase then decomposes the 12 partially filled (symmetrised) matrices, which costs
+  the same as the complete ones.
 
 Weights: random init from ``--seed`` (models.tms_init / models.mlp_init) unless ``--weights``
 (npz with W, b or W1, W2) and for TMS ``--inputs`` (npy [D, n]) are given.
@@ -134,10 +144,44 @@ def ridge_eigh_topk(A: torch.Tensor, topk: int, timers: Dict[str, float]):
     return w, V, float(ridge), backend
 
 
+def transformer_layers(params, x, chunk: int, row_blocks: int, timers: Dict[str, float]) -> Dict[str, torch.Tensor]:
+    """Per-tensor all-pairs-mean kernels by the paper's route (see the module docstring), for the
+    first ``row_blocks`` row blocks (0: all)."""
+    from . import transformer as T
+    N = x.shape[0]
+    C = int(params[0].shape[0])
+    out = {name: torch.zeros((N, N), dtype=x.dtype) for name in T.TRANSFORMER_PARAM_NAMES}
+    starts = list(range(0, N, chunk))
+    if row_blocks:
+        starts = starts[:row_blocks]
+    for i0 in starts:
+        i1 = min(N, i0 + chunk)
+        t = time.perf_counter()
+        J1 = _jac_blocks(T.transformer_forward, params, x[i0:i1])
+        timers["jacobian"] += time.perf_counter() - t
+        for j0 in range(0, N, chunk):
+            j1 = min(N, j0 + chunk)
+            t = time.perf_counter()
+            J2 = _jac_blocks(T.transformer_forward, params, x[j0:j1])
+            timers["jacobian"] += time.perf_counter() - t
+            for name, a, b in zip(T.TRANSFORMER_PARAM_NAMES, J1, J2):
+                t = time.perf_counter()
+                K = torch.einsum("ncp,mdp->nmcd", a, b)
+                timers["contract"] += time.perf_counter() - t
+                t = time.perf_counter()
+                out[name][i0:i1, j0:j1] = K[:, :, :C, :C].mean(dim=(2, 3))
+                del K
+                timers["reduce"] += time.perf_counter() - t
+            del J2
+        del J1
+    return out
+
+
 def run(workload: str, dtype: str = "float64", threads: int = 2, topk: Optional[int] = None,
         seed: int = 0, p: int = 29, H: int = 512, n: int = 50, m: int = 10, D: int = 100,
         S: float = 0.9, r: float = 0.8, beta: float = 1.0, weights: Optional[str] = None,
-        inputs: Optional[str] = None, chunk: Optional[int] = None, mem_gb: float = 8.0) -> Dict:
+        inputs: Optional[str] = None, chunk: Optional[int] = None, mem_gb: float = 8.0,
+        row_blocks: int = 0) -> Dict:
     torch.set_num_threads(int(threads))
     dt = {"float32": torch.float32, "float64": torch.float64}[dtype]
     itemsize = 4 if dt == torch.float32 else 8
@@ -185,6 +229,21 @@ def run(workload: str, dtype: str = "float64", threads: int = 2, topk: Optional[
                        "weights": weights, "inputs": inputs}
         if topk is None:
             topk = 80
+    elif workload == "transformer_layers":
+        from . import transformer as T
+        if weights:
+            z = np.load(weights)
+            params = tuple(torch.as_tensor(z[nm]).to(dt) for nm in T.TRANSFORMER_PARAM_NAMES)
+            p = int(params[0].shape[0]) - 1
+        else:
+            params = tuple(w.to(dt) for w in T.transformer_init(seed, p)[0])
+        x = T.all_inputs(p).to(dt)
+        fn = T.transformer_forward
+        C = p + 1
+        rescale = None
+        params_info = {"p": p, "seed": seed, "weights": weights, "row_blocks": int(row_blocks)}
+        if topk is None:
+            topk = 40
     else:
         raise ValueError(f"unknown workload {workload!r}")
     N = x.shape[0]
@@ -192,6 +251,29 @@ def run(workload: str, dtype: str = "float64", threads: int = 2, topk: Optional[
     cs = _chunk_size(N, C, P, itemsize, mem_gb, chunk)
     timers["setup"] += time.perf_counter() - t
 
+    if workload == "transformer_layers":
+        from . import transformer as T
+        Ks = transformer_layers(params, x, cs, int(row_blocks), timers)
+        Ks["full"] = sum(Ks[nm] for nm in T.TRANSFORMER_PARAM_NAMES)
+        Ks["W_out+W_U"] = Ks["W_out"] + Ks["W_U"]
+        Ks["W_O+W_V"] = Ks["W_O"] + Ks["W_V"]
+        k = int(min(topk, N))
+        eig = {}
+        for nm, A in Ks.items():
+            A = 0.5 * (A + A.t()) if row_blocks else A
+            w, _, ridge, eigh_backend = ridge_eigh_topk(A.clone(), k, timers)
+            eig[nm] = [float(v) for v in w.tolist()]
+        nblocks = (N + cs - 1) // cs
+        done = min(nblocks, int(row_blocks)) if row_blocks else nblocks
+        timers["total"] = time.perf_counter() - t_all
+        extrap = timers["setup"] + (timers["jacobian"] + timers["contract"] + timers["reduce"]) * nblocks / done + timers["eigh"]
+        return {
+            "workload": workload, "dtype": dtype, "threads": int(threads), "params": params_info,
+            "N": int(N), "C": int(C), "P": int(P), "chunk": int(cs), "matrix_size": int(N), "topk": k,
+            "row_blocks_done": int(done), "row_blocks_total": int(nblocks), "extrapolated_total": extrap,
+            "seconds": timers, "peak_rss_mb": _peak_rss_mb(), "eigenvalues": eig["full"] if not row_blocks else None,
+            "eigenvalues_by_kernel": eig if not row_blocks else None, "eigh_backend": eigh_backend, "torch_version": torch.__version__,
+        }
     if workload == "mlp_traced_einsum":
         # The PyTorch-tutorial 'trace' contraction einsum('ncp,mcp->nm'), which never forms the
         # (N, N, C, C) tensor (about 30x fewer FLOPs than the paper's full kernel); divided by C.
@@ -231,7 +313,7 @@ def run(workload: str, dtype: str = "float64", threads: int = 2, topk: Optional[
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m entk_ref.paper_method", description=__doc__.split("\n")[0])
-    ap.add_argument("--workload", required=True, choices=["mlp_traced", "mlp_traced_einsum", "tms_flat", "mlp_flat_dense"])
+    ap.add_argument("--workload", required=True, choices=["mlp_traced", "mlp_traced_einsum", "tms_flat", "mlp_flat_dense", "transformer_layers"])
     ap.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--topk", type=int, default=None, help="default 200 (MLP) / 80 (TMS)")
@@ -248,10 +330,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--inputs", default=None, help="TMS inputs npy [D, n]")
     ap.add_argument("--chunk", type=int, default=None, help="samples per Jacobian chunk (default: from --mem-gb)")
     ap.add_argument("--mem-gb", type=float, default=8.0)
+    ap.add_argument("--row-blocks", type=int, default=0, help="transformer_layers: only the first B row blocks (0: all); see extrapolated_total")
     ap.add_argument("--json", default=None, help="write the result JSON here")
     a = ap.parse_args(argv)
     res = run(a.workload, a.dtype, a.threads, a.topk, a.seed, a.p, a.H, a.n, a.m, a.D, a.S, a.r, a.beta,
-              a.weights, a.inputs, a.chunk, a.mem_gb)
+              a.weights, a.inputs, a.chunk, a.mem_gb, a.row_blocks)
     s = res["seconds"]
     print(f"{res['workload']} {res['dtype']} N={res['N']} C={res['C']} P={res['P']} chunk={res['chunk']} "
           f"matrix={res['matrix_size']}  " + " ".join(f"{k}={v:.3f}s" for k, v in s.items())

@@ -68,3 +68,19 @@ def test_eigh_fallback(monkeypatch):
     assert r["eigh_backend"].startswith("scipy")
     assert np.abs(np.array(r["eigenvalues"]) - np.array(ref["eigenvalues"])).max() < 1e-12 * ref["eigenvalues"][0]
     assert ref["eigenvalues"][0] > 0
+
+
+def test_transformer_layers_matches_reference_and_extrapolates_row_blocks():
+    from entk_ref import transformer as T
+    p = 5
+    r = paper_method.run("transformer_layers", p=p, seed=1, topk=10, chunk=7)
+    params, _ = T.transformer_init(1, p)
+    K = T.transformer_kernels(params, p)
+    for name in T.KERNEL_NAMES:
+        lam, _, _ = linalg.eig_decompose(K[name], 10)
+        assert np.abs(np.array(r["eigenvalues_by_kernel"][name]) - lam).max() < 1e-10 * lam[0], name
+    assert r["row_blocks_total"] == 4 and r["row_blocks_done"] == 4
+    part = paper_method.run("transformer_layers", p=p, seed=1, topk=10, chunk=7, row_blocks=1)
+    assert part["row_blocks_done"] == 1 and part["eigenvalues"] is None
+    s = part["seconds"]
+    assert part["extrapolated_total"] == pytest.approx(s["setup"] + (s["jacobian"] + s["contract"] + s["reduce"]) * 4 + s["eigh"])

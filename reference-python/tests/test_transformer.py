@@ -175,3 +175,17 @@ def test_key_frequency_rule_on_a_synthetic_embedding():
     assert keys == [3, 11] and ratio > 10 and frac > 0.95
     direct = np.array([np.mean(np.abs((W[:p] * np.exp(-2j * np.pi * k * t / p)).sum(0)) ** 2) for k in range(p)])
     assert np.allclose(power, direct)
+
+
+def test_bridge_rng_and_train_cases_are_json_and_consistent():
+    import json
+    from entk_ref import bridge
+    r = bridge.transformer_rng_case(4, p=5, d_model=8, heads=2, d_mlp=12, epochs=2)
+    json.dumps(r, allow_nan=False)
+    params, g = T.transformer_init(4, p=5, d_model=8, heads=2, d_mlp=12)
+    assert np.array_equal(np.array(r["W_U"]).reshape(r["W_U_shape"]), params[8].numpy())
+    order = T.AuthorBatchOrder(g)
+    assert r["perms"][0] == order.next_epoch(len(r["train_idx"])).tolist()
+    t = bridge.transformer_train_case(4, 3, p=5, d_model=8, heads=2, d_mlp=12, batch_size=4, log_every=1, threads=1)
+    json.dumps(t, allow_nan=False)
+    assert t["history"]["epoch"] == [0, 1, 2, 3] and len(t["W_E"]) == 6 * 8

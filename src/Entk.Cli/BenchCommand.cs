@@ -185,8 +185,11 @@ namespace Entk.Cli
                     result["eigenvalues"] = new JsonArray(e.Values.Take(10).Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
                     break;
                 }
+                case TransformerWorkload:
+                    TransformerWorker(method, dir, size, result, phases, sw);
+                    break;
                 default:
-                    throw new EntkArgumentException("--workload", "tms-m10, tms-m40, mlp-traced or mlp-flat", workload);
+                    throw new EntkArgumentException("--workload", "tms-m10, tms-m40, mlp-traced, mlp-flat or " + TransformerWorkload, workload);
             }
             result["phases"] = phases;
             result["seconds"] = phases.Where(kv => kv.Key != "setup").Sum(kv => kv.Value!.GetValue<double>());
@@ -399,6 +402,9 @@ namespace Entk.Cli
                 // 3. MLP flattened (24,389 × 24,389) top 200: matrix-free only.
                 var flat = Entk("mlp-flat", "structured-lanczos", 29);
                 if (flat is not null) notes.Add(FormattableString.Invariant($"mlp-flat: the paper's dense route needs the 24,389² kernel ({8.0 * 24389 * 24389 / (1L << 30):0.0} GiB in float64) and a dense eigh (≈ 9n³ = {9.0 * Math.Pow(24389, 3) / 1e12:0} TFLOP); Entk used {flat.Raw["applications"]} operator applications, max residual {flat.Raw["max_residual"]!.GetValue<double>():E1}"));
+
+                // 4. Transformer per-tensor kernels + top-40 spectra (TransformerBench.cs).
+                BenchTransformer(dir, progress, all, ratios, notes, !skipPaper, paperDtype);
 
                 // Report.
                 var table = new StringBuilder();

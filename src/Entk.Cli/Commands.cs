@@ -34,6 +34,7 @@ namespace Entk.Cli
             root.Subcommands.Add(CustomMlp());
             root.Subcommands.Add(CustomTransformer());
             root.Subcommands.Add(Bench());
+            root.Subcommands.Add(BenchTransformerCommand());
             root.Subcommands.Add(BenchWorker());
             return root;
         }
