@@ -395,6 +395,28 @@ print(json.dumps({'draws': draws, 'perms': perms}))
     public class TransformerCommandTests
     {
         [Test]
+        public void Commands_AreRegistered_AndBadOptionsAreTypedErrors()
+        {
+            var (code, help) = CliTests.Run("reproduce", "--help");
+            Assert.That(code, Is.EqualTo(0));
+            Assert.That(help, Does.Contain("transformer"));
+            var (c2, allHelp) = CliTests.Run("reproduce", "all", "--help");
+            Assert.That(c2, Is.EqualTo(0));
+            Assert.That(allHelp, Does.Contain("--transformer-seeds"));
+            string dir = Path.Combine(Path.GetTempPath(), "entk-out-transformer-bad-" + Guid.NewGuid().ToString("N"));
+            var (c3, o3) = CliTests.Run("reproduce", "all", "--out", dir, "--transformer-seeds", "2,x");
+            Assert.That(c3, Is.EqualTo(2), o3);
+            Assert.That(o3, Does.Contain("--transformer-seeds"));
+            var (c4, o4) = CliTests.Run("transformer", "--out", dir, "-p", "7", "--d-model", "10", "--heads", "4");
+            Assert.That(c4, Is.EqualTo(2), o4);
+            Assert.That(o4, Does.Contain("Heads"));
+            var (c5, o5) = CliTests.Run("transformer", "--out", dir, "-p", "7", "--epochs", "40", "--spectrum-epochs", "15");
+            Assert.That(c5, Is.EqualTo(2), o5);
+            Assert.That(o5, Does.Contain("--spectrum-epochs"));
+            Assert.That(Directory.Exists(dir), Is.False, "nothing written for refused arguments");
+        }
+
+        [Test]
         public void TransformerCommand_FilesShapes_ExportedSpectraAreThoseOfTheExportedWeights()
         {
             string dir = Path.Combine(Path.GetTempPath(), "entk-out-transformer-" + Guid.NewGuid().ToString("N"));
@@ -453,6 +475,17 @@ print(json.dumps({'draws': draws, 'perms': perms}))
                 foreach (var f in new[] { "accuracy.png", "accuracy.csv", "fourier.png", "spectra.png", "spectra.csv", "overlaps.png", "rotation.png", "over_training.png", "report.md", "manifest.json", "initial_weights.npz" })
                     Assert.That(File.Exists(Path.Combine(t, f)), Is.True, f);
                 Assert.That(metrics["claims"]!.AsArray().Count, Is.GreaterThanOrEqualTo(6));
+
+                // The same command again: refused without --force/--resume; with --resume the verified folder is kept.
+                var args = new[] { "transformer", "--out", dir, "--seed", "1", "-p", "7", "--d-model", "16", "--heads", "2", "--d-mlp", "32",
+                    "--epochs", "40", "--lr", "3e-3", "--weight-decay", "0.1", "--batch-size", "8", "--log-every", "10", "-k", "49", "--spectrum-epochs", "0,20", "--write-kernels" };
+                string manifest = File.ReadAllText(Path.Combine(t, "manifest.json"));
+                var (again, refused) = CliTests.Run(args);
+                Assert.That(again, Is.EqualTo(2), refused);
+                var (resumed, log) = CliTests.Run(args.Append("--resume").ToArray());
+                Assert.That(resumed, Is.EqualTo(0), log);
+                Assert.That(log, Does.Contain("skipped"));
+                Assert.That(File.ReadAllText(Path.Combine(t, "manifest.json")), Is.EqualTo(manifest));
             }
             finally
             {

@@ -55,7 +55,7 @@ namespace Entk.Experiments
                 throw new EntkArgumentException(nameof(TopK), Check.Inv($"at least 1 + 4F = {need} eigenpairs (two blocks of 2F after the top, F ≤ {KeyFrequencyLimit(p)} key frequencies)"), TopK.ToString(CultureInfo.InvariantCulture));
             Check.NotNull(Cliffs, nameof(Cliffs));
             Check.InRange(AlignmentThreshold, 0, 1, nameof(AlignmentThreshold));
-            if (KeyFrequencies is not null) FourierFamilies.Create("sum", Math.Max(3, p)).WithFrequencies(KeyFrequencies);
+            if (KeyFrequencies is not null) FourierFamily.ValidateFrequencies(KeyFrequencies, Math.Max(3, p), nameof(KeyFrequencies));
             if (MaxKeyFrequencies is int m) Check.InRange(m, 1, Math.Max(1, p / 2 - 1), nameof(MaxKeyFrequencies));
             if (SpectrumEpochs is not null)
                 foreach (var e in SpectrumEpochs) Check.NonNegative(e, nameof(SpectrumEpochs));
