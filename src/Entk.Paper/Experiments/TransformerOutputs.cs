@@ -226,10 +226,9 @@ namespace Entk.Experiments
                 var s = a.Spectrum(n);
                 var o = a.Overlap(n);
                 return (Panel?)Figures.Spectrum(Check.Inv($"{n}: [0–{o.FirstEnd - 1}] {Best(o.FirstSum.Overlap, o.FirstAxisSum.Overlap)}, [{o.FirstEnd}–{o.SecondEnd - 1}] {Best(o.SecondSum.Overlap, o.SecondAxisSum.Overlap)} /{o.MaxOverlap}"),
-                    new[] { s.Spectrum.Values.ToArray() }, logY: true, cliffsAfter: s.Cliffs.DropIndices.ToArray(),
-                    guides: new[] { GuideLine.After(o.FirstEnd - 1), GuideLine.After(o.SecondEnd - 1) });
+                    new[] { s.Spectrum.Values.ToArray() }, logY: true, cliffsAfter: s.Cliffs.DropIndices.ToArray());
             }).ToArray();
-            output.Figure("spectra.png", Figures.Grid(3, 4, panels, Check.Inv($"All-pairs-mean eNTK spectra (top {a.Spectra[0].Spectrum.Count}; dashed: detected drops; guides: ends of the sum and axis_sum blocks, F = {a.KeyFrequencies.Count})")));
+            output.Figure("spectra.png", Figures.Grid(3, 4, panels, Check.Inv($"All-pairs-mean eNTK spectra (top {a.Spectra[0].Spectrum.Count}; dashed: detected drops; titles: best sum/axis_sum overlap of blocks 1 and 2, F = {a.KeyFrequencies.Count})")));
 
             // Per-frequency scores: rows = (kernel, block, family), columns = k.
             var rows = new List<double[]>();
