@@ -216,7 +216,7 @@ namespace Entk.Models
         private readonly Embedding _embed;
         private readonly Parameter _pos;
         private readonly Linear _q, _k, _v, _o, _in, _out, _unembed;
-        private readonly double _scale;
+        private readonly Scalar _scale;
 
         private ModularTransformer(TransformerArchitecture a) : base("ModularTransformer")
         {
@@ -235,7 +235,7 @@ namespace Entk.Models
             _out = nn.Linear(a.MlpWidth, a.ModelWidth, hasBias: false, dtype: f64);
             _unembed = nn.Linear(a.ModelWidth, a.Vocabulary, hasBias: false, dtype: f64);
             torch.random.set_rng_state(globalState);
-            _scale = 1.0 / Math.Sqrt(a.HeadWidth);
+            _scale = (1.0 / Math.Sqrt(a.HeadWidth)).ToScalar();   // a field: alive for every native call that reads it
             // Explicit registration in the paper's order (reflection over fields has no guaranteed order).
             register_module("embed", _embed);
             register_module("pos_embed", nn.ParameterDict(("W_pos", _pos)));
@@ -246,6 +246,13 @@ namespace Entk.Models
 
         /// <summary>The sizes.</summary>
         public TransformerArchitecture Architecture { get; }
+
+        /// <inheritdoc />
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _scale.Dispose();
+            base.Dispose(disposing);
+        }
 
         /// <summary>The module parameter that holds a paper weight, e.g. "W_in" → "mlp.W_in.weight".</summary>
         /// <param name="weight">One of <see cref="TransformerWeights.Names"/>.</param>

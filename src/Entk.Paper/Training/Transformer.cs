@@ -160,7 +160,8 @@ namespace Entk.Training
             {
                 var shape = a.ShapeOf(name);
                 int fanScale = name switch { "W_in" => a.MlpWidth, "W_U" => a.Vocabulary, _ => a.ModelWidth };
-                var t = torch.randn(shape.Select(d => (long)d).ToArray(), ScalarType.Float32, generator: g) / Math.Sqrt(fanScale);
+                using Scalar scale = Math.Sqrt(fanScale);
+                var t = torch.randn(shape.Select(d => (long)d).ToArray(), ScalarType.Float32, generator: g).div_(scale);
                 arrays[name] = IO.NdArray.FromDoubles(TorchOps.ToArray(t), shape.ToArray());
             }
             var weights = TransformerWeights.FromArrays(a, arrays);
@@ -439,11 +440,15 @@ namespace Entk.Training
             using var s = torch.NewDisposeScope();
             double bc1 = 1 - Math.Pow(_beta1, _step);
             double bc2Sqrt = Math.Sqrt(1 - Math.Pow(_beta2, _step));
-            if (_wd != 0) _theta.mul_(1 - _lr * _wd);
-            _m.mul_(_beta1).add_(_grad, alpha: 1 - _beta1);
-            _v.mul_(_beta2).addcmul_(_grad, _grad, value: 1 - _beta2);
-            var denom = (_v.sqrt() / bc2Sqrt).add_(_eps);
-            _theta.addcdiv_(_m, denom, value: -_lr / bc1);
+            // Explicit Scalars held until the end of the step: a temporary from an implicit double → Scalar conversion can
+            // be finalised while the native call still reads it (seen once as "Scalar::toDouble: Expected false to be
+            // true" in an AdamW step).
+            using Scalar decay = 1 - _lr * _wd, b1 = _beta1, b1c = 1 - _beta1, b2 = _beta2, b2c = 1 - _beta2, eps = _eps, bc2 = bc2Sqrt, step = -_lr / bc1;
+            if (_wd != 0) _theta.mul_(decay);
+            _m.mul_(b1).add_(_grad, alpha: b1c);
+            _v.mul_(b2).addcmul_(_grad, _grad, value: b2c);
+            var denom = _v.sqrt().div_(bc2).add_(eps);
+            _theta.addcdiv_(_m, denom, value: step);
         }
     }
 }
