@@ -216,7 +216,10 @@ namespace Entk.Models
         private readonly Embedding _embed;
         private readonly Parameter _pos;
         private readonly Linear _q, _k, _v, _o, _in, _out, _unembed;
+        // Scalars held as fields: TorchSharp's operators create a temporary Scalar (e.g. alpha = 1 for a + b) that the GC
+        // may finalise while the native call still reads it ("Scalar::toDouble: Expected false to be true").
         private readonly Scalar _scale;
+        private readonly Scalar _one = 1.0.ToScalar();
 
         private ModularTransformer(TransformerArchitecture a) : base("ModularTransformer")
         {
@@ -235,7 +238,7 @@ namespace Entk.Models
             _out = nn.Linear(a.MlpWidth, a.ModelWidth, hasBias: false, dtype: f64);
             _unembed = nn.Linear(a.ModelWidth, a.Vocabulary, hasBias: false, dtype: f64);
             torch.random.set_rng_state(globalState);
-            _scale = (1.0 / Math.Sqrt(a.HeadWidth)).ToScalar();   // a field: alive for every native call that reads it
+            _scale = (1.0 / Math.Sqrt(a.HeadWidth)).ToScalar();
             // Explicit registration in the paper's order (reflection over fields has no guaranteed order).
             register_module("embed", _embed);
             register_module("pos_embed", nn.ParameterDict(("W_pos", _pos)));
@@ -250,7 +253,11 @@ namespace Entk.Models
         /// <inheritdoc />
         protected override void Dispose(bool disposing)
         {
-            if (disposing) _scale.Dispose();
+            if (disposing)
+            {
+                _scale.Dispose();
+                _one.Dispose();
+            }
             base.Dispose(disposing);
         }
 
@@ -354,15 +361,15 @@ namespace Entk.Models
             var a = Architecture;
             long n = tokens.shape[0];
             int h = a.Heads, dh = a.HeadWidth, d = a.ModelWidth;
-            var x0 = _embed.forward(tokens) + _pos;                                   // (N, 3, d)
+            var x0 = _embed.forward(tokens).add(_pos, _one);                          // (N, 3, d)
             var last = x0.select(1, 2);                                                // (N, d): the "=" position
             var q = _q.forward(last).view(n, h, 1, dh);                                // (N, H, 1, dh)
             var k = _k.forward(x0).view(n, 3, h, dh).permute(0, 2, 3, 1);              // (N, H, dh, 3)
             var v = _v.forward(x0).view(n, 3, h, dh).transpose(1, 2);                  // (N, H, 3, dh)
-            var attn = torch.nn.functional.softmax(q.matmul(k) * _scale, -1);          // (N, H, 1, 3): "=" attends to all ≤ 2
+            var attn = torch.nn.functional.softmax(q.matmul(k).mul(_scale), -1);      // (N, H, 1, 3): "=" attends to all ≤ 2
             var z = attn.matmul(v).reshape(n, d);                                      // heads concatenated head-major
-            var x1 = last + _o.forward(z);
-            var x2 = x1 + _out.forward(torch.nn.functional.relu(_in.forward(x1)));
+            var x1 = last.add(_o.forward(z), _one);
+            var x2 = x1.add(_out.forward(torch.nn.functional.relu(_in.forward(x1))), _one);
             return _unembed.forward(x2);                                               // (N, p+1)
         }
 
