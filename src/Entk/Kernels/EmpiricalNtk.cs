@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Entk.Internal;
+using Entk.Kernels.Rules;
 using Entk.Models;
 using Entk.Torch;
 using TorchSharp;
@@ -290,10 +291,10 @@ namespace Entk.Kernels
         }
 
         /// <summary>Resolves Auto and checks that the requested method is available.</summary>
-        internal static NtkMethod ResolveMethod(NtkModel model, KernelReduction reduction, NtkMethod requested, string paramName)
+        internal static NtkMethod ResolveMethod(NtkModel model, KernelReduction reduction, NtkMethod requested, string paramName, IReadOnlyList<ILayerRule>? rules = null)
         {
             var st = model.Structured;
-            bool structured = st is not null && st.Supports(reduction);
+            bool structured = (st is not null && st.Supports(reduction)) || (model is TorchModuleModel tm && RuleEngine.Create(tm, rules) is not null);
             return requested switch
             {
                 NtkMethod.Auto => structured ? NtkMethod.Structured : NtkMethod.JacobianContraction,
@@ -313,7 +314,7 @@ namespace Entk.Kernels
             if (x2 is not null) model.ValidateInputs(x2, nameof(x2));
             reduction.Validate(model.OutputDimension, nameof(reduction));
             var s = opts.OutputScales(model.OutputDimension);
-            var method = ResolveMethod(model, reduction, opts.Method, optionsName);
+            var method = ResolveMethod(model, reduction, opts.Method, optionsName, opts.LayerRules);
             int n1 = x1.Rows, n2 = (x2 ?? x1).Rows, c = model.OutputDimension;
             long rows = reduction.RowsFor(n1, c), cols = reduction.RowsFor(n2, c);
             int groupCount = groups?.Count ?? 0;
@@ -331,11 +332,22 @@ namespace Entk.Kernels
             var xt2 = x2 is null ? null : TorchOps.ToTensor(x2);
             Tensor total;
             Tensor[] groupKernels = new Tensor[groupCount];
+            IReadOnlyList<TensorRoute> routes;
             switch (method)
             {
+                case NtkMethod.Structured when model is TorchModuleModel tm:
+                {
+                    var engine = RuleEngine.Create(tm, opts.LayerRules)!;
+                    var r = RuleKernels.Compute(engine, model, reduction, xt1, xt2, s, opts, tensorGroup, groupCount, optionsName);
+                    total = r.Total;
+                    groupKernels = r.Groups;
+                    routes = r.Routes;
+                    break;
+                }
                 case NtkMethod.Structured:
                 {
                     var st = model.Structured!;
+                    routes = Routes(model, TensorRouteKind.ClosedForm, "closed form of " + model.Name);
                     var est = EstimateMemory(model, reduction, n1, x2 is null ? null : n2, groupCount, opts);
                     MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by structured derivatives ({est.Formula})"), est.Bytes, opts.Budget, Alternatives);
                     opts.Progress?.Report(new EntkProgress("structured kernel", 0, 1));
@@ -347,9 +359,11 @@ namespace Entk.Kernels
                 }
                 case NtkMethod.JacobianContraction:
                     total = ContractJacobians(model, reduction, xt1, xt2, s, opts, tensorGroup, groupKernels, kernelBytes);
+                    routes = Routes(model, TensorRouteKind.Generic, "Jacobian contraction (per-sample autograd)");
                     break;
                 case NtkMethod.NtkVectorProducts:
                 {
+                    routes = Routes(model, TensorRouteKind.NtkVectorProducts, "NTK-vector products");
                     var est = EstimateMemory(model, reduction, n1, x2 is null ? null : n2, groupCount, opts);
                     MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by NTK-vector products ({est.Formula})"), est.Bytes, opts.Budget, Alternatives);
                     var parts = NtkVectorProducts.PerTensorKernels(model, xt1, xt2, reduction, s, opts);
@@ -359,15 +373,19 @@ namespace Entk.Kernels
                 default:
                     throw new EntkArgumentException(optionsName + ".Method", "a defined NtkMethod", method.ToString());
             }
-            var totalK = new NtkKernel(TorchOps.ToMatrix(total), reduction, method, AllGroup, n1, n2, c, opts.Beta != 0 && opts.Importance is not null);
+            var totalK = new NtkKernel(TorchOps.ToMatrix(total), reduction, method, AllGroup, n1, n2, c, opts.Beta != 0 && opts.Importance is not null, routes);
             var gks = new NtkKernel[groupCount];
             for (int gi = 0; gi < groupCount; gi++)
             {
                 var gt = groupKernels[gi] ?? torch.zeros(rows, cols, ScalarType.Float64);
-                gks[gi] = new NtkKernel(TorchOps.ToMatrix(gt), reduction, method, groups![gi].Name, n1, n2, c, totalK.ImportanceRescaled);
+                var names = new HashSet<string>(groups![gi].TensorNames, StringComparer.Ordinal);
+                gks[gi] = new NtkKernel(TorchOps.ToMatrix(gt), reduction, method, groups[gi].Name, n1, n2, c, totalK.ImportanceRescaled, routes.Where(r => names.Contains(r.Tensor)).ToArray());
             }
             return new RunResult(totalK, gks);
         }
+
+        private static TensorRoute[] Routes(NtkModel model, TensorRouteKind kind, string description) =>
+            model.Layout.Tensors.Select(t => new TensorRoute(t.Name, kind, description)).ToArray();
 
         private static void Accumulate(Tensor[] perTensor, int[] tensorGroup, Tensor[] groupKernels, out Tensor total)
         {

@@ -147,39 +147,14 @@ namespace Entk.Models
             return y.reshape(x.shape[0], OutputDimension);
         });
 
-        internal override Tensor[] JacobianTensors(Tensor x, Tensor outputWeights, int chunkSize, Action<int>? samplesDone) => WithEvalMode(ps =>
+        internal override Tensor[] JacobianTensors(Tensor x, Tensor outputWeights, int chunkSize, Action<int>? samplesDone)
         {
-            long n = x.shape[0];
-            long v = outputWeights.shape[0];
+            using var session = OpenSession();
             var infos = Layout.Tensors;
-            var result = new Tensor[infos.Count];
-            for (int t = 0; t < infos.Count; t++) result[t] = torch.zeros(new long[] { n, v, infos[t].Count }, ScalarType.Float64);
-            foreach (var p in ps) if (!p.requires_grad) p.requires_grad_(true);
-            var dtype = ParameterType(ps);
-            var wt = outputWeights.t();
-            using var grad = torch.enable_grad();
-            for (long i = 0; i < n; i++)
-            {
-                using var scope = torch.NewDisposeScope();
-                var y = _module.forward(Reshape(x.narrow(0, i, 1).to(dtype))).to(ScalarType.Float64);
-                if (y.numel() != OutputDimension)
-                    throw new InvalidOperationException(Check.Inv($"Module '{Name}' returned shape {Check.Shape(y.shape)} for one sample; expected [1, {OutputDimension}]."));
-                var yv = y.reshape(1, OutputDimension).mm(wt);
-                if (!yv.requires_grad) { samplesDone?.Invoke(1); continue; }
-                for (long k = 0; k < v; k++)
-                {
-                    using var perOutput = torch.NewDisposeScope();
-                    var grads = torch.autograd.grad(new[] { yv[0, k] }, ps, retain_graph: k < v - 1, allow_unused: true);
-                    for (int t = 0; t < infos.Count; t++)
-                    {
-                        var g = grads[t];
-                        if (g is null || g.IsInvalid) continue;
-                        result[t][i, k].copy_(g.to(ScalarType.Float64).reshape(infos[t].Count));
-                    }
-                }
-                samplesDone?.Invoke(1);
-            }
-            return result;
-        });
+            return PerSampleJacobians.Loop(session, x, outputWeights, Enumerable.Range(0, infos.Count).ToArray(), infos.Select(i => (long)i.Count).ToArray(), samplesDone);
+        }
+
+        /// <summary>The wrapped module (for the layer-rule engine's hooks; never modified).</summary>
+        internal nn.Module<Tensor, Tensor> Module => _module;
     }
 }
