@@ -32,6 +32,12 @@ namespace Entk.Linalg
 
         /// <summary>Optional progress sink (units: operator applications).</summary>
         public IProgress<EntkProgress>? Progress { get; init; }
+
+        /// <summary>
+        /// Memory budget for the Krylov basis and Ritz vectors in bytes (default <see cref="MemoryBudget.DefaultBytes"/>); a
+        /// basis over it is refused before allocation (<see cref="Lanczos.EstimateBytes"/> gives the formula).
+        /// </summary>
+        public long? MemoryBudgetBytes { get; init; }
     }
 
     /// <summary>
@@ -57,7 +63,11 @@ namespace Entk.Linalg
             Check.NotNull(op, nameof(op));
             var o = options ?? new LanczosOptions();
             int n = op.Dimension;
+            if (o.MemoryBudgetBytes is long mb && mb <= 0) throw new EntkArgumentException(nameof(options) + ".MemoryBudgetBytes", "a positive number of bytes", mb.ToString(System.Globalization.CultureInfo.InvariantCulture));
             Check.InRange(topK, 1, Math.Max(1, n - 1), nameof(topK));
+            long need = EstimateBytes(n, topK, o);
+            MemoryBudget.Require(Check.Inv($"the Lanczos basis for the top {topK} eigenpairs of an operator of dimension {n}"), need, o.MemoryBudgetBytes ?? MemoryBudget.DefaultBytes,
+                "Alternatives: fewer eigenpairs (topK), a smaller LanczosOptions.BasisSize, fewer inputs, or a larger MemoryBudgetBytes.");
             Check.InRange(o.Tolerance, 1e-15, 1e-1, nameof(options) + ".Tolerance");
             int b = o.BlockSize ?? Math.Min(32, topK);
             Check.InRange(b, 1, Math.Max(1, n / 2), nameof(options) + ".BlockSize");
@@ -127,6 +137,25 @@ namespace Entk.Linalg
             }
         }
 
+        /// <summary>
+        /// The bytes <see cref="TopK"/> holds besides the operator's own memory: the basis n·(m + b), the projected matrix
+        /// (m + b)², and about four n × max(k, b) blocks of Ritz vectors, products and residuals (8 bytes each); m and b as
+        /// the options resolve them. Saturating arithmetic: an overflowing size is refused.
+        /// </summary>
+        /// <param name="dimension">n.</param>
+        /// <param name="topK">k.</param>
+        /// <param name="options">Options (basis and block size).</param>
+        /// <returns>Estimated bytes.</returns>
+        public static long EstimateBytes(int dimension, int topK, LanczosOptions? options = null)
+        {
+            var o = options ?? new LanczosOptions();
+            long n = Math.Max(1, dimension);
+            long b = Math.Max(1, o.BlockSize ?? Math.Min(32, topK));
+            long m = Math.Max(topK + b, o.BasisSize ?? Math.Max(2L * topK + 40, topK + 100L));
+            m = Math.Min(m, n);
+            return MemoryBudget.Sum(MemoryBudget.Product(8, n, m + b), MemoryBudget.Product(8, m + b, m + b, 3), MemoryBudget.Product(8, n, Math.Max(topK, b), 4));
+        }
+
         /// <summary>Orthonormalises the Ritz vectors, computes their Rayleigh quotients and true residuals, sorts, applies the ridge.</summary>
         private static EigenDecomposition Finish(KernelOperator op, Tensor u, int topK, long apps, LanczosOptions o, int n)
         {
@@ -147,7 +176,7 @@ namespace Entk.Linalg
                 throw new InvalidOperationException(Check.Inv($"Lanczos did not converge within {apps} applications (worst relative residual {worst:E2}); raise LanczosOptions.MaxApplications or BasisSize."));
             double shift = o.Ridge.ShiftFor(op.Trace / n);
             for (int i = 0; i < values.Length; i++) values[i] += shift;
-            return new EigenDecomposition(values, TorchOps.ToMatrix(u), shift, SpectrumRoute.Lanczos, residuals);
+            return new EigenDecomposition(values, TorchOps.ToMatrix(u), shift, SpectrumRoute.Lanczos, residuals, null, apps + u.shape[1]);
         }
 
         /// <summary>Orthonormal basis of a block, orthogonal to an existing basis (two passes), deterministic for a generator.</summary>

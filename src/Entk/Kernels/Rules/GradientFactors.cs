@@ -108,6 +108,28 @@ namespace Entk.Kernels.Rules
         private Tensor? _a;
         private Tensor _d;
         private readonly double _alpha;
+        private readonly object _key;
+
+        /// <summary>A one-entry cache of the cotangent Gram matrix, so that a weight and its bias (which share δ) contract it once.</summary>
+        [ThreadStatic]
+        private static (object A, object B, bool Full, Tensor Gram)? _gramCache;
+
+        /// <summary>Forgets (and frees) the cached cotangent Gram matrix.</summary>
+        internal static void ClearCache()
+        {
+            _gramCache?.Gram.Dispose();
+            _gramCache = null;
+        }
+
+        /// <summary>The cotangent Gram matrix, cached (owned by the cache, never by a dispose scope; callers must not keep or mutate it).</summary>
+        private Tensor CotangentGram(OuterProductFactors o, bool full, Func<Tensor> compute)
+        {
+            if (_gramCache is { } c && ReferenceEquals(c.A, _key) && ReferenceEquals(c.B, o._key) && c.Full == full) return c.Gram;
+            ClearCache();
+            var g = compute().DetachFromDisposeScope();
+            _gramCache = (_key, o._key, full, g);
+            return g;
+        }
 
         /// <summary>Creates the factors.</summary>
         /// <param name="inputs">Layer inputs a, shape (B, T, in); null for a bias (a ≡ 1, count = out).</param>
@@ -119,6 +141,7 @@ namespace Entk.Kernels.Rules
         {
             _a = inputs?.contiguous();
             _d = cotangents.contiguous();
+            _key = cotangents;
             _alpha = Check.Finite(alpha, nameof(alpha));
             if (_a is not null && _a.dtype != _d.dtype) _a = _a.to(_d.dtype);
         }
@@ -191,9 +214,9 @@ namespace Entk.Kernels.Rules
                 return base.Traced(other);
             long b1 = Samples, b2 = o.Samples, t1 = T, t2 = o.T, v = Outputs;
             // Σ_v δ[n,v,t]·δ'[m,v,t'] as one GEMM over the joint (v, out) index, then ⊙ (a[n,t]·a'[m,t']) and Σ_t Σ_t'.
-            var gd = _d.permute(0, 2, 1, 3).reshape(b1 * t1, v * Out).mm(o._d.permute(0, 2, 1, 3).reshape(b2 * t2, v * Out).t());
+            var gd = CotangentGram(o, false, () => _d.permute(0, 2, 1, 3).reshape(b1 * t1, v * Out).mm(o._d.permute(0, 2, 1, 3).reshape(b2 * t2, v * Out).t()));
             if (_a is not null) gd = gd * _a.reshape(b1 * t1, In).mm(o._a!.reshape(b2 * t2, In).t());
-            var k = t1 == 1 && t2 == 1 ? gd : gd.reshape(b1, t1, b2, t2).sum(new long[] { 1, 3 });
+            var k = t1 == 1 && t2 == 1 ? (_a is null ? gd.alias() : gd) : gd.reshape(b1, t1, b2, t2).sum(new long[] { 1, 3 });
             double s = _alpha * o._alpha;
             return s == 1 ? k : k * s;
         }
@@ -204,7 +227,7 @@ namespace Entk.Kernels.Rules
             if (other is not OuterProductFactors o || (o._a is null) != (_a is null) || o.Out != Out || o.In != In || !PairwiseCheaper(other.Samples, true))
                 return base.Full(other);
             long b1 = Samples, b2 = o.Samples, t1 = T, t2 = o.T, v1 = Outputs, v2 = o.Outputs;
-            var gd = _d.reshape(b1 * v1 * t1, Out).mm(o._d.reshape(b2 * v2 * t2, Out).t()).reshape(b1, v1, t1, b2, v2, t2);
+            var gd = CotangentGram(o, true, () => _d.reshape(b1 * v1 * t1, Out).mm(o._d.reshape(b2 * v2 * t2, Out).t()).reshape(b1, v1, t1, b2, v2, t2));
             if (_a is not null)
             {
                 var ga = _a.reshape(b1 * t1, In).mm(o._a!.reshape(b2 * t2, In).t()).reshape(b1, 1, t1, b2, 1, t2);

@@ -168,6 +168,8 @@ namespace Entk.Kernels.Rules
             var covered = Enumerable.Range(0, _moduleOf.Length).Where(Covered).ToArray();
             Tensor y;
             using (Hook(calls, null)) y = session.Forward(xb);
+            if (!torch.isfinite(y).all().item<bool>())
+                throw new NonFiniteValueException("model", "its outputs at these inputs (the forward pass overflows or gives NaN)", double.NaN);
             // Samples must not interact: the first row alone gives the same output as in the batch.
             if (b > 1)
             {

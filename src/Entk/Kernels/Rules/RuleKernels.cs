@@ -174,23 +174,33 @@ namespace Entk.Kernels.Rules
                             f2[j] = engine.CaptureChunk(x2.narrow(0, ch2[j].Start, ch2[j].Count), w, pass, computeType);
                             opts.Progress?.Report(new EntkProgress("layer rules", ++done, units));
                         }
-                    foreach (int t in pass)
-                    {
-                        detail[t] = Materialise(f1, f2, t, ch1, ch2, full);
-                        int gi = tensorGroup[t];
-                        for (int i = 0; i < ch1.Count; i++)
-                            for (int j = x2 is null ? i : 0; j < ch2.Count; j++)
+                    foreach (int t in pass) detail[t] = Materialise(f1, f2, t, ch1, ch2, full);
+                    // Chunk pairs outside, tensors inside: a weight and its bias (adjacent in the layout) share the cotangent Gram matrix.
+                    for (int i = 0; i < ch1.Count; i++)
+                        for (int j = x2 is null ? i : 0; j < ch2.Count; j++)
+                        {
+                            using var scope = torch.NewDisposeScope();
+                            try
                             {
-                                var a = f1[i][t];
-                                var b = f2[j][t];
-                                if (a is null || b is null) continue;
-                                using var scope = torch.NewDisposeScope();
-                                var blk = full ? a.Full(b).to(ScalarType.Float64) : a.Traced(b).to(ScalarType.Float64);
-                                Place(total, blk, reduction, ch1[i], ch2[j], n1, n2, c, mirror: x2 is null && i != j);
-                                if (gi >= 0) Place(groups[gi], blk, reduction, ch1[i], ch2[j], n1, n2, c, mirror: x2 is null && i != j);
+                                foreach (int t in pass)
+                                {
+                                    var a = f1[i][t];
+                                    var b = f2[j][t];
+                                    if (a is null || b is null) continue;
+                                    using var inner = torch.NewDisposeScope();
+                                    var blk = full ? a.Full(b).to(ScalarType.Float64) : a.Traced(b).to(ScalarType.Float64);
+                                    Place(total, blk, reduction, ch1[i], ch2[j], n1, n2, c, mirror: x2 is null && i != j);
+                                    int gi = tensorGroup[t];
+                                    if (gi >= 0) Place(groups[gi], blk, reduction, ch1[i], ch2[j], n1, n2, c, mirror: x2 is null && i != j);
+                                }
                             }
-                        opts.Progress?.Report(new EntkProgress("layer rules", ++done, units));
-                    }
+                            finally
+                            {
+                                OuterProductFactors.ClearCache();
+                            }
+                        }
+                    done += pass.Length;
+                    opts.Progress?.Report(new EntkProgress("layer rules", done, units));
                 }
                 finally
                 {
@@ -248,6 +258,119 @@ namespace Entk.Kernels.Rules
                 if (row is not null)
                     foreach (var f in row)
                         if (f is not null && seen.Add(f)) f.Release();
+        }
+
+        /// <summary>The memory of <see cref="Operator"/>: every sample's factors, plus the product blocks.</summary>
+        public static MemoryEstimate OperatorEstimate(RuleEngine engine, NtkModel model, KernelReduction reduction, Tensor x, double[] s, NtkOptions opts)
+        {
+            using var scope = torch.NewDisposeScope();
+            var w = OutputWeights(reduction, s);
+            var perSample = engine.FactorBytesPerSample(x.narrow(0, 0, 1), w);
+            long n = x.shape[0];
+            long stored = MemoryBudget.Product(perSample.Aggregate(0L, (a, b) => MemoryBudget.Sum(a, b)), n);
+            long maxCount = model.Layout.Tensors.Max(t => (long)t.Count);
+            long work = MemoryBudget.Sum(MemoryBudget.Product(8, n, model.OutputDimension, OperatorColumns, 4), MemoryBudget.Product(8, maxCount, OperatorColumns, 2));
+            long total = MemoryBudget.Sum(stored, work);
+            return new MemoryEstimate(total, Check.Inv($"stored layer factors {stored} B + product blocks {work} B = {MemoryBudgetExceededException.FormatBytes(total)}"));
+        }
+
+        /// <summary>Columns per call of the layer-rule operator's product.</summary>
+        internal const int OperatorColumns = 64;
+
+        /// <summary>
+        /// The flattened self-kernel as a matrix-free operator K·v = Σ_t J_t (J_tᵀ v) from the stored layer factors of every
+        /// sample (rule tensors) and stored per-sample gradients (generic tensors); K is never formed.
+        /// </summary>
+        public static KernelOperator Operator(RuleEngine engine, NtkModel model, KernelReduction reduction, Tensor xt, double[] s, NtkOptions opts, string description)
+        {
+            int c = model.OutputDimension;
+            long n = xt.shape[0];
+            long dim = n * c;
+            bool classMajor = reduction.Kind == KernelReductionKind.FlattenClassMajor;
+            var w = OutputWeights(reduction, s).DetachFromDisposeScope();
+            engine.CheckOnData(xt, w);
+            var est = OperatorEstimate(engine, model, reduction, xt, s, opts);
+            MemoryBudget.Require(Check.Inv($"the matrix-free {reduction} operator by layer rules ({est.Formula})"), est.Bytes, opts.Budget,
+                "Alternatives: fewer inputs, NtkMethod.NtkVectorProducts (recomputes instead of storing), or a larger NtkOptions.MemoryBudgetBytes.");
+            var perSample = engine.FactorBytesPerSample(xt, w);
+            int chunk = ChunkSize(perSample.Sum(), n, opts);
+            var chunks = Chunks(n, chunk);
+            var all = Enumerable.Range(0, model.Layout.Tensors.Count).ToArray();
+            var computeType = opts.Precision == Precision.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+            var f = new GradientFactors?[chunks.Count][];
+            double trace = 0;
+            try
+            {
+                opts.Progress?.Report(new EntkProgress("layer rules", 0, chunks.Count));
+                for (int i = 0; i < chunks.Count; i++)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    f[i] = engine.CaptureChunk(xt.narrow(0, chunks[i].Start, chunks[i].Count), w, all, opts.Precision == Precision.Float32 ? ScalarType.Float32 : null);
+                    foreach (var g in f[i]) if (g is not null) trace += g.SquaredNorm();
+                    opts.Progress?.Report(new EntkProgress("layer rules", i + 1, chunks.Count));
+                }
+            }
+            catch
+            {
+                Release(f);
+                w.Dispose();
+                throw;
+            }
+            Tensor Apply(Tensor v)
+            {
+                long k = v.shape[1];
+                var blocks = (classMajor ? v.reshape(c, n, k).permute(1, 0, 2) : v.reshape(n, c, k)).to(computeType).contiguous();   // (N, C, k)
+                var y = torch.zeros(new long[] { n, c, k }, computeType);
+                foreach (int t in all)
+                {
+                    Tensor? m = null;
+                    for (int i = 0; i < chunks.Count; i++)
+                    {
+                        if (f[i][t] is not GradientFactors g) continue;
+                        var part = g.TransposeProduct(blocks.narrow(0, chunks[i].Start, chunks[i].Count));
+                        m = m is null ? part : m.add_(part);
+                    }
+                    if (m is null) continue;
+                    for (int i = 0; i < chunks.Count; i++)
+                        if (f[i][t] is GradientFactors g) y.narrow(0, chunks[i].Start, chunks[i].Count).add_(g.Product(m));
+                }
+                var r = classMajor ? y.permute(1, 0, 2).reshape(dim, k) : y.reshape(dim, k);
+                return r.to(ScalarType.Float64);
+            }
+            return new KernelOperator((int)dim, description, Apply, trace, NtkMethod.Structured, engine.Routes(_ => "factored products"), () =>
+            {
+                Release(f);
+                w.Dispose();
+            }, OperatorColumns);
+        }
+
+        /// <summary>Per-tensor Jacobians (N, V, count_t) in float64 from the rules (formed per-sample gradients), for the parameter side.</summary>
+        public static Tensor[] Jacobians(RuleEngine engine, NtkModel model, Tensor x, Tensor w, NtkOptions opts, out TensorRoute[] routes)
+        {
+            engine.CheckOnData(x, w);
+            long n = x.shape[0];
+            var all = Enumerable.Range(0, model.Layout.Tensors.Count).ToArray();
+            var perSample = engine.FactorBytesPerSample(x, w);
+            var chunks = Chunks(n, ChunkSize(perSample.Sum(), n, opts));
+            var result = all.Select(t => torch.zeros(new long[] { n, w.shape[0], model.Layout.Tensors[t].Count }, ScalarType.Float64)).ToArray();
+            opts.Progress?.Report(new EntkProgress("jacobian", 0, n));
+            foreach (var ch in chunks)
+            {
+                using var scope = torch.NewDisposeScope();
+                var f = engine.CaptureChunk(x.narrow(0, ch.Start, ch.Count), w, all, null);
+                try
+                {
+                    foreach (int t in all)
+                        if (f[t] is GradientFactors g) result[t].narrow(0, ch.Start, ch.Count).copy_(g.PerSampleGradients().to(ScalarType.Float64));
+                }
+                finally
+                {
+                    foreach (var g in f) g?.Release();
+                }
+                opts.Progress?.Report(new EntkProgress("jacobian", ch.Start + ch.Count, n));
+            }
+            routes = engine.Routes(_ => "per-sample gradients");
+            return result;
         }
 
         /// <summary>Adds a block (B1×B2 reduced, or (B1, V, B2, V) full) at chunk (i, j) and, when mirroring, its transpose at (j, i).</summary>
