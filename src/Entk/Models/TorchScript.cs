@@ -31,6 +31,12 @@ namespace Entk.Models
 
         /// <summary>Seed of the default probe inputs (default 0).</summary>
         public long Seed { get; init; }
+
+        /// <summary>
+        /// Whether the module takes int64 token ids (default null: detected — true when a scripted Sequential starts with an
+        /// Embedding, false otherwise). Input values must then be integers.
+        /// </summary>
+        public bool? IntegerInputs { get; init; }
     }
 
     /// <summary>How a TorchScript file was imported (immutable).</summary>
@@ -99,6 +105,7 @@ namespace Entk.Models
             if (dim > int.MaxValue) throw new EntkArgumentException(nameof(inputShape), "fewer than 2³¹ elements per sample", Check.Shape(inputShape));
             if (!File.Exists(path)) throw new FileNotFoundException("TorchScript file not found: " + path, path);
             var archive = ReadArchive(path);
+            bool integer = o.IntegerInputs ?? StartsWithEmbedding(archive);
             jit.ScriptModule<Tensor, Tensor> script;
             try
             {
@@ -114,7 +121,7 @@ namespace Entk.Models
             var shape = inputShape.ToArray();
             var probe = o.ProbeInputs ?? DefaultProbe((int)dim, o.Seed);
             if (probe.Columns != dim) throw new ShapeMismatchException(nameof(options) + ".ProbeInputs", Check.Inv($"[*, {dim}]"), Check.Shape(probe.Rows, probe.Columns));
-            Tensor Reshape(Tensor x) => x.reshape(new long[] { x.shape[0] }.Concat(shape.Select(d => (long)d)).ToArray());
+            Tensor Reshape(Tensor x) => x.reshape(new long[] { x.shape[0] }.Concat(shape.Select(d => (long)d)).ToArray()).to(integer ? ScalarType.Int64 : dtype);
 
             int outputs;
             Tensor reference;
@@ -122,7 +129,7 @@ namespace Entk.Models
             {
                 try
                 {
-                    reference = script.call(Reshape(Torch.TorchOps.ToTensor(probe).to(dtype))).to(ScalarType.Float64).detach().DetachFromDisposeScope();
+                    reference = script.call(Reshape(Torch.TorchOps.ToTensor(probe))).to(ScalarType.Float64).detach().DetachFromDisposeScope();
                 }
                 catch (Exception e) when (e is ExternalException or InvalidOperationException or ArgumentException)
                 {
@@ -145,14 +152,14 @@ namespace Entk.Models
                     using (torch.no_grad())
                     {
                         native.eval();
-                        mine = native.call(Reshape(Torch.TorchOps.ToTensor(probe).to(dtype))).to(ScalarType.Float64);
+                        mine = native.call(Reshape(Torch.TorchOps.ToTensor(probe))).to(ScalarType.Float64);
                     }
                     double diff = mine.shape.SequenceEqual(reference.shape) ? (mine - reference).abs().max().item<double>() : double.PositiveInfinity;
                     double scale = Math.Max(reference.abs().max().item<double>(), 1e-300);
                     double tol = dtype == ScalarType.Float32 ? 1e-5 : 1e-12;
                     if (diff <= tol * scale || diff == 0)
                     {
-                        var model = TorchModuleModel.Wrap(native, (int)dim, outputs, shape, name);
+                        var model = TorchModuleModel.Wrap(native, (int)dim, outputs, shape, name, integer);
                         return new TorchScriptImport(model, true, "nn.Sequential rebuilt natively: " + string.Join(", ", layers), layers, null);
                     }
                     reason = Check.Inv($"the native rebuild differs from the TorchScript forward pass (max |Δ| = {Check.R(diff)}, relative {Check.R(diff / scale)})");
@@ -162,8 +169,19 @@ namespace Entk.Models
             {
                 reason = "the rebuild failed (" + FirstLine(e.Message) + ")";
             }
-            var opaque = TorchModuleModel.Wrap(new ScriptAdapter(script), (int)dim, outputs, shape, name);
+            var opaque = TorchModuleModel.Wrap(new ScriptAdapter(script), (int)dim, outputs, shape, name, integer);
             return new TorchScriptImport(opaque, false, "TorchScript module run as is (generic per-sample route): " + reason, Array.Empty<string>(), reason);
+        }
+
+        private static bool StartsWithEmbedding(Archive a)
+        {
+            var cls = a.Classes.GetValueOrDefault(a.Root);
+            while (cls is not null && cls.Plain == "__torch__.torch.nn.modules.container.Sequential")
+            {
+                var first = cls.Children.Keys.OrderBy(k => int.TryParse(k, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : int.MaxValue).FirstOrDefault();
+                cls = first is null ? null : a.Classes.GetValueOrDefault(cls.Children[first]);
+            }
+            return cls is not null && cls.Plain == "__torch__.torch.nn.modules.sparse.Embedding";
         }
 
         private static string FirstLine(string s)
@@ -189,7 +207,8 @@ namespace Entk.Models
             {
                 _script = script;
                 foreach (var (n, child) in script.named_children()) register_module(n, child);
-                foreach (var (n, p) in script.named_parameters(false)) register_parameter(n, p);
+                foreach (var (n, p) in script.named_parameters(false))
+                    if (!n.Contains('.', StringComparison.Ordinal)) register_parameter(n, p);
             }
 
             public override Tensor forward(Tensor input) => _script.call(input);
