@@ -43,6 +43,9 @@ for name, (m, shape) in models.items():
     m = m.float() if name == 'f32' else m.double()
     m.eval()
     torch.jit.save(torch.jit.script(m), f'{out}/{name}.pt')
+    if name == 'mlp':
+        torch.save(m.state_dict(), f'{out}/mlp_state.pt')
+        np.savez(f'{out}/mlp_state.npz', **{k: v.numpy() for k, v in m.state_dict().items()})
     n = 7
     if name == 'emb':
         x = rng.integers(0, 9, size=(n,) + shape).astype(np.float64)
@@ -120,6 +123,24 @@ print('ok')
             var imp = TorchScript.Load(Path.Combine(_dir, "mlp.pt"), new[] { 6 });
             Assert.That(imp.Model.Layout.Tensors.Select(t => t.Name), Is.EqualTo(new[] { "0.weight", "0.bias", "2.weight", "2.bias", "5.weight", "5.bias" }));
             Assert.That(imp.Layers, Does.Contain("GELU").And.Contain("Dropout (identity in eval mode)"));
+        }
+
+        [TestCase("mlp_state.pt")]
+        [TestCase("mlp_state.npz")]
+        public void StateDict_IntoOwnTorchSharpModule_SameKernelAsTorchScript(string file)
+        {
+            TorchSharp.torch.random.manual_seed(99);
+            var f64 = TorchSharp.torch.ScalarType.Float64;
+            var module = TorchSharp.torch.nn.Sequential(("0", TorchSharp.torch.nn.Linear(6, 7, dtype: f64)), ("1", TorchSharp.torch.nn.Tanh()),
+                ("2", TorchSharp.torch.nn.Linear(7, 7, dtype: f64)), ("3", TorchSharp.torch.nn.GELU()), ("4", TorchSharp.torch.nn.Dropout(0.1)), ("5", TorchSharp.torch.nn.Linear(7, 3, dtype: f64)));
+            var report = ModuleWeights.Load(module, Path.Combine(_dir, file));
+            Assert.That(report.Loaded.Count, Is.EqualTo(6));
+            Assert.That(report.Missing, Is.Empty);
+            var model = TorchModuleModel.Wrap(module, 6, 3, name: "mine");
+            var x = Inputs("mlp");
+            TestUtil.AssertClose(EmpiricalNtk.Compute(model, KernelReduction.TraceMean, x).Matrix, NdArrayMatrix(Npy.Read(Path.Combine(_dir, "mlp_traced.npy"))), 1e-10, "state_dict route");
+            var wrong = TorchSharp.torch.nn.Sequential(("0", TorchSharp.torch.nn.Linear(6, 8, dtype: f64)), ("1", TorchSharp.torch.nn.Linear(8, 3, dtype: f64)));
+            Assert.Throws<EntkArgumentException>(() => ModuleWeights.Load(wrong, Path.Combine(_dir, file)));
         }
 
         [Test]
