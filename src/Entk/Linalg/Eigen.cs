@@ -119,6 +119,16 @@ namespace Entk.Linalg
         internal EigenDecomposition WithTensorRoutes(IReadOnlyList<Kernels.TensorRoute> routes) =>
             new(_values, Vectors, Shift, Route, Residuals, routes, Applications);
 
+        /// <summary>The same pairs with residual norms ‖K·v_i − (λ_i − Shift)·v_i‖ measured against the matrix K they came from.</summary>
+        internal EigenDecomposition WithResiduals(Matrix kernel)
+        {
+            using var scope = torch.NewDisposeScope();
+            var v = TorchOps.ToTensor(Vectors);
+            var lam = TorchOps.ToTensor(_values.Select(x => x - Shift).ToArray(), _values.Length);
+            var r = (TorchOps.ToTensor(kernel).mm(v) - v * lam.unsqueeze(0)).norm(0, false);
+            return new EigenDecomposition(_values, Vectors, Shift, Route, TorchOps.ToArray(r), TensorRoutes, Applications);
+        }
+
         /// <summary>A copy of the eigenvalues.</summary>
         /// <returns>New array (descending).</returns>
         public double[] ValuesArray() => (double[])_values.Clone();
