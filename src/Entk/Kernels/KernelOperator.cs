@@ -63,8 +63,8 @@ namespace Entk.Kernels
             int n = Linalg.SymmetricEigen.ValidateSymmetric(Check.NotNull(matrix, nameof(matrix)), nameof(matrix));
             double trace = 0;
             for (int i = 0; i < n; i++) trace += matrix[i, i];
-            var data = matrix.RawData;
-            return new KernelOperator(n, Check.Inv($"explicit matrix [{n}, {n}]"), v => TorchOps.ToTensor(data, n, n).mm(v), trace, NtkMethod.JacobianContraction, columnChunk: int.MaxValue);
+            var k = TorchOps.ToTensor(matrix).clone().DetachFromDisposeScope();     // copied once into native memory
+            return new KernelOperator(n, Check.Inv($"explicit matrix [{n}, {n}]"), v => k.mm(v), trace, NtkMethod.JacobianContraction, release: k.Dispose, columnChunk: int.MaxValue);
         }
 
         /// <summary>An operator over a symmetric float64 tensor (n × n); with <paramref name="owns"/> it is disposed with the operator.</summary>

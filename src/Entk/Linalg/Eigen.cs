@@ -113,7 +113,7 @@ namespace Entk.Linalg
         /// <summary>For eNTK spectra: how each parameter tensor's contribution was computed (empty for plain matrices).</summary>
         public IReadOnlyList<Kernels.TensorRoute> TensorRoutes { get; }
 
-        /// <summary>Operator applications (vectors) the route used: Lanczos products including the residual check; 0 for dense routes.</summary>
+        /// <summary>Operator applications (vectors) the route used: the Lanczos products (true residuals come from stored products, at no extra cost); 0 for dense routes.</summary>
         public long Applications { get; }
 
         internal EigenDecomposition WithTensorRoutes(IReadOnlyList<Kernels.TensorRoute> routes) =>
