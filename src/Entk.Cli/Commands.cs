@@ -31,6 +31,7 @@ namespace Entk.Cli
             root.Subcommands.Add(reproduce);
             root.Subcommands.Add(CustomTms());
             root.Subcommands.Add(CustomMlp());
+            root.Subcommands.Add(Ntk());
             root.Subcommands.Add(Bench());
             root.Subcommands.Add(BenchWorker());
             return root;

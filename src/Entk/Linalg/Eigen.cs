@@ -78,8 +78,10 @@ namespace Entk.Linalg
     {
         private readonly double[] _values;
 
-        internal EigenDecomposition(double[] values, Matrix vectors, double shift, SpectrumRoute route, IReadOnlyList<double>? residuals = null)
+        internal EigenDecomposition(double[] values, Matrix vectors, double shift, SpectrumRoute route, IReadOnlyList<double>? residuals = null, IReadOnlyList<Kernels.TensorRoute>? tensorRoutes = null, long applications = 0)
         {
+            TensorRoutes = Array.AsReadOnly((tensorRoutes ?? Array.Empty<Kernels.TensorRoute>()).ToArray());
+            Applications = applications;
             _values = values;
             Vectors = vectors;
             Shift = shift;
@@ -107,6 +109,25 @@ namespace Entk.Linalg
 
         /// <summary>Residual norms ‖K·v − λ·v‖ per pair when the route computes them (Lanczos); otherwise null.</summary>
         public IReadOnlyList<double>? Residuals { get; }
+
+        /// <summary>For eNTK spectra: how each parameter tensor's contribution was computed (empty for plain matrices).</summary>
+        public IReadOnlyList<Kernels.TensorRoute> TensorRoutes { get; }
+
+        /// <summary>Operator applications (vectors) the route used: the Lanczos products (true residuals come from stored products, at no extra cost); 0 for dense routes.</summary>
+        public long Applications { get; }
+
+        internal EigenDecomposition WithTensorRoutes(IReadOnlyList<Kernels.TensorRoute> routes) =>
+            new(_values, Vectors, Shift, Route, Residuals, routes, Applications);
+
+        /// <summary>The same pairs with residual norms ‖K·v_i − (λ_i − Shift)·v_i‖ measured against the matrix K they came from.</summary>
+        internal EigenDecomposition WithResiduals(Matrix kernel)
+        {
+            using var scope = torch.NewDisposeScope();
+            var v = TorchOps.ToTensor(Vectors);
+            var lam = TorchOps.ToTensor(_values.Select(x => x - Shift).ToArray(), _values.Length);
+            var r = (TorchOps.ToTensor(kernel).mm(v) - v * lam.unsqueeze(0)).norm(0, false);
+            return new EigenDecomposition(_values, Vectors, Shift, Route, TorchOps.ToArray(r), TensorRoutes, Applications);
+        }
 
         /// <summary>A copy of the eigenvalues.</summary>
         /// <returns>New array (descending).</returns>
@@ -146,6 +167,20 @@ namespace Entk.Linalg
             double shift = policy.ShiftFor(a.diagonal().mean().item<double>());
             if (shift != 0) a = a + torch.eye(n, dtype: ScalarType.Float64) * shift;
             var (vals, vecs) = TorchOps.Native("symmetric eigendecomposition (eigh)", () => torch.linalg.eigh(a));
+            var top = vals.narrow(0, n - k, k).flip(0);
+            var topVecs = vecs.narrow(1, n - k, k).flip(1);
+            return new EigenDecomposition(TorchOps.ToArray(top), TorchOps.ToMatrix(topVecs), shift, SpectrumRoute.Dense);
+        }
+
+        /// <summary>Top-k eigenpairs of a symmetric float64 tensor (n × n), densely (internal: no copy to a Matrix first).</summary>
+        internal static EigenDecomposition FromTensor(Tensor a, int k, RidgePolicy policy)
+        {
+            long n = a.shape[0];
+            using var scope = torch.NewDisposeScope();
+            var sym = (a + a.t()) * 0.5;
+            double shift = policy.ShiftFor(sym.diagonal().mean().item<double>());
+            if (shift != 0) sym.diagonal().add_(shift);
+            var (vals, vecs) = TorchOps.Native("symmetric eigendecomposition (eigh)", () => torch.linalg.eigh(sym));
             var top = vals.narrow(0, n - k, k).flip(0);
             var topVecs = vecs.narrow(1, n - k, k).flip(1);
             return new EigenDecomposition(TorchOps.ToArray(top), TorchOps.ToMatrix(topVecs), shift, SpectrumRoute.Dense);

@@ -250,28 +250,10 @@ namespace Entk.Models
             }
             else
             {
-                var baseParams = ParameterTensors();
-                var leaves = baseParams.Select(p => p.clone().requires_grad_(true)).ToArray();
-                for (long i = 0; i < n; i++)
-                {
-                    using var scope = torch.NewDisposeScope();
-                    var y = Forward(x.narrow(0, i, 1), leaves);
-                    CheckOutput(y, 1);
-                    var yv = y.mm(wt);
-                    if (!yv.requires_grad) { samplesDone?.Invoke(1); continue; }
-                    for (long k = 0; k < v; k++)
-                    {
-                        using var perOutput = torch.NewDisposeScope();
-                        var grads = torch.autograd.grad(new[] { yv[0, k] }, leaves, retain_graph: k < v - 1, allow_unused: true);
-                        for (int t = 0; t < infos.Count; t++)
-                        {
-                            var g = grads[t];
-                            if (g is null || g.IsInvalid) continue;
-                            result[t][i, k].copy_(g.reshape(infos[t].Count));
-                        }
-                    }
-                    samplesDone?.Invoke(1);
-                }
+                using var session = OpenSession();
+                var all = Enumerable.Range(0, infos.Count).ToArray();
+                var parts = PerSampleJacobians.Loop(session, x, outputWeights, all, infos.Select(i => (long)i.Count).ToArray(), samplesDone);
+                for (int t = 0; t < infos.Count; t++) result[t].copy_(parts[t]);
             }
             return result;
         }
