@@ -5,9 +5,10 @@ using NUnit.Framework;
 
 namespace Entk.Tests.Metrics
 {
-    [TestFixture]
-    public class SubspaceOverlapTests
+    public class SubspaceOverlapTests : BackendFixture
     {
+        public SubspaceOverlapTests(Linalg.LinearAlgebraBackend backend) : base(backend) { }
+
         [TestCase("n", 7)]
         [TestCase("sum", 29)]
         [TestCase("axis_sum", 13)]
@@ -154,9 +155,10 @@ namespace Entk.Tests.Metrics
         }
     }
 
-    [TestFixture]
-    public class PrincipalAnglesTests
+    public class PrincipalAnglesTests : BackendFixture
     {
+        public PrincipalAnglesTests(Linalg.LinearAlgebraBackend backend) : base(backend) { }
+
         [Test]
         public void Compute_RotatedCopy_AllAnglesZero()
         {
