@@ -31,7 +31,7 @@ let outDir = outputFolder "quickstart"
 // ---- 1. train a TMS model: n = 20 features, m = 5 hidden, D = 200 samples, 2000 full-batch Adam steps
 let config = TmsConfig(Features = 20, Hidden = 5, Samples = 200, Steps = 2000)
 let setup = TmsSetup.Create(config, seed = 0L)
-let trained = TmsTraining.Train(setup, logEvery = 500)
+let trained = TmsTraining.Train(setup, TmsTrainingOptions(LogEvery = 500))
 printfn "model: %s, P = %d parameters" trained.Model.Name trained.Model.ParameterCount
 printfn "loss: %.6g -> %.6g after %d steps" trained.InitialLoss trained.FinalLoss config.Steps
 printfn "reconstructed features ((W^T W)_ii >= 0.75): %d of %d" (trained.ReconstructedFeatures()) config.Features

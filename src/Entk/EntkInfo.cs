@@ -11,7 +11,7 @@ namespace Entk
     /// <summary>Facts about the running Entk stack (versions, threads, linear-algebra backends, runtime settings, float type).</summary>
     public sealed class EntkInfo
     {
-        private EntkInfo(IReadOnlyList<KeyValuePair<string, string>> entries) => Entries = entries;
+        private EntkInfo(IReadOnlyList<KeyValuePair<string, string>> entries) => Entries = Internal.ReadOnly.Copy(entries);
 
         /// <summary>The facts as ordered (name, value) pairs.</summary>
         public IReadOnlyList<KeyValuePair<string, string>> Entries { get; }

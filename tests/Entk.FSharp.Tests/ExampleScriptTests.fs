@@ -169,7 +169,7 @@ let ``quickstart trains a TMS, prints a descending positive spectrum and cliffs,
     Assert.That(isDescending saved && saved.[39] > 0.0, Is.True)
     // and the same computation in this process gives the same spectrum (deterministic seeds)
     let setup = TmsSetup.Create(TmsConfig(Features = 20, Hidden = 5, Samples = 200, Steps = 2000), 0L)
-    let trained = TmsTraining.Train(setup, logEvery = 500)
+    let trained = TmsTraining.Train(setup, TmsTrainingOptions(LogEvery = 500))
     let here = EmpiricalNtk.Spectrum(trained.Model, KernelReduction.FlattenClassMajor, setup.Inputs, 40,
                                      options = NtkOptions(Importance = setup.Importance, Beta = 0.3), ridge = RidgePolicy.Paper)
     assertAllClose (1e-8 * saved.[0]) (here.ValuesArray()) saved

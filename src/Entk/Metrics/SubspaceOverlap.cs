@@ -76,15 +76,15 @@ namespace Entk.Metrics
     /// <summary>Per-frequency overlaps of a cliff with a family, ranked. Immutable.</summary>
     public sealed class FrequencyOverlapRanking
     {
-        internal FrequencyOverlapRanking(string family, FrequencyOverlap[] byFrequency)
+        internal FrequencyOverlapRanking(FourierFamily family, FrequencyOverlap[] byFrequency)
         {
             Family = family;
             ByFrequency = Array.AsReadOnly(byFrequency);
             Ranked = Array.AsReadOnly(byFrequency.OrderByDescending(f => f.Score).ThenBy(f => f.Frequency).ToArray());
         }
 
-        /// <summary>The family name.</summary>
-        public string Family { get; }
+        /// <summary>The family (its <see cref="FourierFamily.Name"/> labels the entries).</summary>
+        public FourierFamily Family { get; }
 
         /// <summary>One entry per frequency, in the order of the frequencies requested.</summary>
         public IReadOnlyList<FrequencyOverlap> ByFrequency { get; }
@@ -157,7 +157,7 @@ namespace Entk.Metrics
             var freqs = frequencies is null ? family.Frequencies.ToArray() : FourierFamily.ValidateFrequencies(frequencies, family.Modulus, nameof(frequencies));
             var q = CliffBasis(cliff, family);
             var items = freqs.Select(k => new FrequencyOverlap(k, family.Label(k), WithFamilyColumns(q, family.FrequencyPair(k)))).ToArray();
-            return new FrequencyOverlapRanking(family.Name, items);
+            return new FrequencyOverlapRanking(family, items);
         }
 
         /// <summary>

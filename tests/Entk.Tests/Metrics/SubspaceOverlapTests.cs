@@ -92,7 +92,8 @@ namespace Entk.Tests.Metrics
             var cols = Enumerable.Range(0, 4).Select(mixed.Column).Append(sum.Cosine(10)).ToArray();
             var full = MetricsTestUtil.FromColumns(cols);
             var rank = SubspaceOverlap.PerFrequency(full, sum);
-            Assert.That(rank.Family, Is.EqualTo("sum"));
+            Assert.That(rank.Family.Name, Is.EqualTo("sum"));
+            Assert.That(rank.Family.Kind, Is.EqualTo(FourierFamilyKind.Sum));
             Assert.That(rank.ByFrequency.Count, Is.EqualTo(14));
             Assert.That(rank.ScoreOf(1), Is.EqualTo(2).Within(1e-10));
             Assert.That(rank.ScoreOf(12), Is.EqualTo(2).Within(1e-10));
