@@ -103,8 +103,8 @@ namespace Entk.Cli
         {
             config.Validate();
             var sw = Stopwatch.StartNew();
-            ExperimentOutput? mo = mlpFolder is null ? null : ExperimentOutput.Open(mlpFolder, "mlp", MlpOutputs.Settings("mlp", config, seed, options), policy);
-            ExperimentOutput? go = grokFolder is null ? null : ExperimentOutput.Open(grokFolder, "grokking", MlpOutputs.Settings("grokking", config, seed, options), policy);
+            ExperimentOutput? mo = mlpFolder is null ? null : ExperimentOutput.Open(mlpFolder, "mlp", MlpOutputs.Settings(MlpAnalysisKind.FinalModel, config, seed, options), policy);
+            ExperimentOutput? go = grokFolder is null ? null : ExperimentOutput.Open(grokFolder, "grokking", MlpOutputs.Settings(MlpAnalysisKind.Grokking, config, seed, options), policy);
             IReadOnlyList<ClaimResult> mc = Array.Empty<ClaimResult>(), gc = Array.Empty<ClaimResult>();
             if (mo is { IsComplete: true })
             {
@@ -118,21 +118,21 @@ namespace Entk.Cli
             }
             bool needMlp = mo is { IsComplete: false }, needGrok = go is { IsComplete: false };
             if (!needMlp && !needGrok) return (mc, gc);
-            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), progress);
+            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), new MlpTrainingOptions { Progress = progress });
             double trainSeconds = sw.Elapsed.TotalSeconds;
             var last = trained.History[^1];
             progress.Log(FormattableString.Invariant($"mlp: trained p = {config.Modulus}, H = {config.Width} for {config.Epochs} epochs in {trainSeconds:0.0}s; train/test accuracy {last.TrainAccuracy:P1} / {last.TestAccuracy:P1}"));
             if (needMlp)
             {
                 var t0 = sw.Elapsed.TotalSeconds;
-                var a = MlpExperiment.Analyze(trained, options, progress, trainSeconds);
+                var a = MlpExperiment.Analyze(trained, options with { Progress = progress }, trainSeconds);
                 mc = MlpOutputs.WriteMlp(mo!, a, seed, sw.Elapsed.TotalSeconds - t0 + trainSeconds, options);
                 progress.Log(FormattableString.Invariant($"mlp: analysis {a.AnalysisSeconds:0.00}s; wrote {mlpFolder}; claims: {mc.Count(x => x.Verdict == Verdict.Pass)} pass, {mc.Count(x => x.Verdict == Verdict.Fail)} fail"));
             }
             if (needGrok)
             {
                 var t0 = sw.Elapsed.TotalSeconds;
-                var g = MlpExperiment.AnalyzeGrokking(trained, options, progress, trainSeconds);
+                var g = MlpExperiment.AnalyzeGrokking(trained, options with { Progress = progress }, trainSeconds);
                 gc = MlpOutputs.WriteGrokking(go!, g, seed, options, sw.Elapsed.TotalSeconds - t0 + trainSeconds);
                 progress.Log(FormattableString.Invariant($"grokking: {g.Points.Count} checkpoints analysed in {g.AnalysisSeconds:0.0}s; second cliff from epoch {g.Reading.SecondCliffEpoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "never"}; wrote {grokFolder}; claims: {gc.Count(x => x.Verdict == Verdict.Pass)} pass, {gc.Count(x => x.Verdict == Verdict.Fail)} fail"));
             }

@@ -68,7 +68,7 @@ namespace Entk.Cli
             var analyses = new List<TmsModelAnalysis>();
             foreach (var cfg in configs)
             {
-                var a = TmsExperiment.Run(cfg, seed, options, progress);
+                var a = TmsExperiment.Run(cfg, seed, options with { Progress = progress });
                 progress.Log(FormattableString.Invariant($"tms {a.Name}: reconstructed {a.ReconstructedFeatures}, final loss {a.Training.FinalLoss:G3}, train {a.TrainSeconds:0.0}s, eNTK spectra {a.KernelSeconds:0.00}s"));
                 analyses.Add(a);
             }

@@ -125,6 +125,7 @@ let startScripts () =
     start "quickstart" "quickstart.fsx" [] []
     start "byom" "bring_your_own_model.fsx" [] []
     start "python" "load_from_python.fsx" [] []
+    start "interop" "interop.fsx" [] []
     start "python-missing" "load_from_python.fsx" [] [ "ENTK_PYTHON", "/nonexistent/python3" ]
     start "wrong-lib" "quickstart.fsx" [] [ "ENTK_LIB_DIR", Path.GetTempPath() ]
 
@@ -168,7 +169,7 @@ let ``quickstart trains a TMS, prints a descending positive spectrum and cliffs,
     Assert.That(isDescending saved && saved.[39] > 0.0, Is.True)
     // and the same computation in this process gives the same spectrum (deterministic seeds)
     let setup = TmsSetup.Create(TmsConfig(Features = 20, Hidden = 5, Samples = 200, Steps = 2000), 0L)
-    let trained = TmsTraining.Train(setup, logEvery = 500)
+    let trained = TmsTraining.Train(setup, TmsTrainingOptions(LogEvery = 500))
     let here = EmpiricalNtk.Spectrum(trained.Model, KernelReduction.FlattenClassMajor, setup.Inputs, 40,
                                      options = NtkOptions(Importance = setup.Importance, Beta = 0.3), ridge = RidgePolicy.Paper)
     assertAllClose (1e-8 * saved.[0]) (here.ValuesArray()) saved
@@ -273,6 +274,29 @@ let ``reproduce_figure trains a paper model briefly, judges its claims and saves
     let csv = File.ReadAllLines(Path.Combine(r.OutDir, "tms_m10_S0.3.csv"))
     Assert.That(csv.[0], equalTo "panel,panel_title,kind,series,row,column,x,value,shown")
     Assert.That(csv.Length, Is.GreaterThan(80 + 2 * 50 * 80), "the CSV holds every plotted number")
+
+[<Test>]
+let ``interop hands matrices to TorchSharp and MathNet as copies, and both backends agree`` () =
+    let r = run "interop"
+    assertOk r
+    let checks = r.Lines |> Array.filter (fun l -> l.EndsWith ": OK" || l.EndsWith ": FAILED")
+    Assert.That(checks.Length, equalTo 7, r.Describe)
+    Assert.That(checks |> Array.forall (fun l -> l.EndsWith ": OK"), Is.True, r.Describe)
+    Assert.That(r.Single "tensor: ", equalTo "[|12L; 12L|] Float64", r.Describe)
+    Assert.That(r.Single "from torch: ", Does.StartWith "Matrix [12, 5] features", r.Describe)
+    Assert.That(r.Single "backend: ", Does.StartWith "Auto (managed for symmetric eigenproblems", r.Describe)
+    Assert.That(r.Single "top 4 eigenvalues on ", Does.StartWith "Torch and Managed", r.Describe)
+    // the .npy holds the kernel's 12 eigenvalues; the printed top one is its first, and this process computes the same
+    let npy = Path.Combine(r.OutDir, "interop_eigenvalues.npy")
+    Assert.That(r.Single "wrote ", equalTo npy, r.Describe)
+    let saved = Npy.ReadVector npy
+    Assert.That(saved.Length, equalTo 12)
+    Assert.That(isDescending saved, Is.True)
+    Assert.That(saved.[0], equalTo(parse ((r.Single "kernel: ").Split("top eigenvalue ").[1])), r.Describe)
+    let net = Entk.Models.DenseNetwork.CreateRandom([| 3; 16; 4 |], Entk.Models.Activation.Tanh, seed = 7L)
+    let x = Matrix.FromArray2D(Array2D.init 12 3 (fun i j -> sin (float (3 * i + j))))
+    let here = SymmetricEigen.Eigenvalues(EmpiricalNtk.Compute(net, KernelReduction.TraceMean, x).Matrix)
+    assertAllClose (1e-12 * saved.[0]) here saved
 
 [<Test>]
 let ``a script refuses to run against another build than ENTK_LIB_DIR names`` () =

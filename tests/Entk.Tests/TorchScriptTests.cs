@@ -123,6 +123,8 @@ print('ok')
             var imp = TorchScript.Load(Path.Combine(_dir, "mlp.pt"), new[] { 6 });
             Assert.That(imp.Model.Layout.Tensors.Select(t => t.Name), Is.EqualTo(new[] { "0.weight", "0.bias", "2.weight", "2.bias", "5.weight", "5.bias" }));
             Assert.That(imp.Layers, Does.Contain("GELU").And.Contain("Dropout (identity in eval mode)"));
+            Assert.That(imp.Layers, Is.Not.InstanceOf<string[]>(), "a read-only view, never the private array");
+            Assert.That(((System.Collections.IList)imp.Layers).IsReadOnly, Is.True);
         }
 
         [TestCase("mlp_state.pt")]

@@ -26,11 +26,25 @@ namespace Entk.Experiments
         /// <summary>Also write the traced kernels <c>kernel_traced_&lt;full|layer1|layer2&gt;.npy</c> [p², p²] of the final model (default false).</summary>
         public bool WriteKernels { get; init; }
 
-        /// <summary>Epochs whose second cliff is rotated and plotted in the grokking figure (default 40, 60, 80, 100, 150, 500).</summary>
-        public IReadOnlyList<int> HeatmapEpochs { get; init; } = new[] { 40, 60, 80, 100, 150, 500 };
+        private readonly IReadOnlyList<int> _heatmapEpochs = Array.AsReadOnly(new[] { 40, 60, 80, 100, 150, 500 });
+        private readonly IReadOnlyList<int> _spectrumEpochs = Array.AsReadOnly(new[] { 0, 60, 80, 100, 500 });
 
-        /// <summary>Epochs whose spectra are overlaid in the grokking figure (default 0, 60, 80, 100, 500).</summary>
-        public IReadOnlyList<int> SpectrumEpochs { get; init; } = new[] { 0, 60, 80, 100, 500 };
+        /// <summary>Epochs whose second cliff is rotated and plotted in the grokking figure (default 40, 60, 80, 100, 150, 500; the list given is copied).</summary>
+        public IReadOnlyList<int> HeatmapEpochs
+        {
+            get => _heatmapEpochs;
+            init => _heatmapEpochs = value is null ? null! : Array.AsReadOnly(value.ToArray());
+        }
+
+        /// <summary>Epochs whose spectra are overlaid in the grokking figure (default 0, 60, 80, 100, 500; the list given is copied).</summary>
+        public IReadOnlyList<int> SpectrumEpochs
+        {
+            get => _spectrumEpochs;
+            init => _spectrumEpochs = value is null ? null! : Array.AsReadOnly(value.ToArray());
+        }
+
+        /// <summary>Optional progress sink for training (when Run/RunGrokking train) and the analysis (default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
     }
 
     /// <summary>
@@ -135,7 +149,7 @@ namespace Entk.Experiments
             CliffAlignment firstLayer1, CliffAlignment firstFull, CliffAlignment secondFull, double trainSeconds, double analysisSeconds)
         {
             Training = training;
-            Spectra = spectra;
+            Spectra = ReadOnly.Copy(spectra);
             Layout = layout;
             FirstCliffLayer1 = firstLayer1;
             FirstCliffFull = firstFull;
@@ -254,12 +268,12 @@ namespace Entk.Experiments
         internal GrokkingAnalysis(MlpTrainingResult training, IReadOnlyList<GrokkingPoint> points, IReadOnlyList<double> sumPercent, IReadOnlyList<double> derivative,
             IReadOnlyList<CliffAlignment> heatmaps, IReadOnlyList<int> heatmapEpochs, GrokkingReading reading, CliffLayout layout, double trainSeconds, double analysisSeconds)
         {
-            HeatmapEpochs = heatmapEpochs;
+            HeatmapEpochs = ReadOnly.Copy(heatmapEpochs);
             Training = training;
-            Points = points;
-            SumOverlapPercent = sumPercent;
-            SumOverlapDerivative = derivative;
-            Heatmaps = heatmaps;
+            Points = ReadOnly.Copy(points);
+            SumOverlapPercent = ReadOnly.Copy(sumPercent);
+            SumOverlapDerivative = ReadOnly.Copy(derivative);
+            Heatmaps = ReadOnly.Copy(heatmaps);
             Reading = reading;
             Layout = layout;
             TrainSeconds = trainSeconds;
@@ -325,12 +339,12 @@ namespace Entk.Experiments
         /// <param name="p">Modulus.</param>
         /// <param name="stage1">First Laplacian kind.</param>
         /// <param name="stage2">Second Laplacian kind.</param>
-        /// <param name="first">First family name.</param>
-        /// <param name="second">Second family name.</param>
+        /// <param name="first">First family.</param>
+        /// <param name="second">Second family.</param>
         /// <param name="threshold">Alignment threshold.</param>
         /// <returns>The alignment.</returns>
         public static CliffAlignment AlignCliff(string kernel, Matrix eigenvectors, int start, int size, int p,
-            TorusLaplacianKind stage1, TorusLaplacianKind stage2, string first, string second, double threshold = 0.9)
+            TorusLaplacianKind stage1, TorusLaplacianKind stage2, FourierFamilyKind first, FourierFamilyKind second, double threshold = 0.9)
         {
             Check.NotNull(eigenvectors, nameof(eigenvectors));
             Check.InRange(start, 0, eigenvectors.Columns - 1, nameof(start));
@@ -357,26 +371,25 @@ namespace Entk.Experiments
         /// <summary>Trains the MLP and analyses the final model.</summary>
         /// <param name="config">Settings.</param>
         /// <param name="seed">Seed.</param>
-        /// <param name="options">Options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Options (their Progress also receives the training's progress).</param>
         /// <returns>The analysis.</returns>
-        public static MlpAnalysis Run(MlpConfig config, long seed, MlpAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null)
+        public static MlpAnalysis Run(MlpConfig config, long seed, MlpAnalysisOptions? options = null)
         {
             var sw = Stopwatch.StartNew();
-            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), progress);
-            return Analyze(trained, options, progress, sw.Elapsed.TotalSeconds);
+            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), new MlpTrainingOptions { Progress = options?.Progress });
+            return Analyze(trained, options, sw.Elapsed.TotalSeconds);
         }
 
         /// <summary>Analyses the final model of a training run.</summary>
         /// <param name="trained">Training result.</param>
-        /// <param name="options">Options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Options (including the progress sink).</param>
         /// <param name="trainSeconds">Training time to record.</param>
         /// <returns>The analysis.</returns>
-        public static MlpAnalysis Analyze(MlpTrainingResult trained, MlpAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null, double trainSeconds = 0)
+        public static MlpAnalysis Analyze(MlpTrainingResult trained, MlpAnalysisOptions? options = null, double trainSeconds = 0)
         {
             Check.NotNull(trained, nameof(trained));
             var o = options ?? new MlpAnalysisOptions();
+            var progress = o.Progress;
             var sw = Stopwatch.StartNew();
             var model = trained.Model;
             int p = model.Modulus;
@@ -391,9 +404,9 @@ namespace Entk.Experiments
                 spectra.Add(new KernelSpectrum(name, e, CliffDetector.Detect(e.Values, o.Cliffs)));
                 progress?.Report(new EntkProgress("mlp kernels", spectra.Count, 4));
             }
-            var l1 = AlignCliff("layer1", spectra[1].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, "n", "m", o.AlignmentThreshold);
-            var full1 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, "n", "m", o.AlignmentThreshold);
-            var full2 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, "sum", "diff", o.AlignmentThreshold);
+            var l1 = AlignCliff("layer1", spectra[1].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, FourierFamilyKind.N, FourierFamilyKind.M, o.AlignmentThreshold);
+            var full1 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, FourierFamilyKind.N, FourierFamilyKind.M, o.AlignmentThreshold);
+            var full2 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, FourierFamilyKind.Sum, FourierFamilyKind.Diff, o.AlignmentThreshold);
             progress?.Report(new EntkProgress("mlp kernels", 4, 4));
             return new MlpAnalysis(trained, spectra, layout, l1, full1, full2, trainSeconds, sw.Elapsed.TotalSeconds);
         }
@@ -401,32 +414,31 @@ namespace Entk.Experiments
         /// <summary>Trains and runs the grokking diagnosis over every checkpoint.</summary>
         /// <param name="config">Settings.</param>
         /// <param name="seed">Seed.</param>
-        /// <param name="options">Options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Options (their Progress also receives the training's progress).</param>
         /// <returns>The analysis.</returns>
-        public static GrokkingAnalysis RunGrokking(MlpConfig config, long seed, MlpAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null)
+        public static GrokkingAnalysis RunGrokking(MlpConfig config, long seed, MlpAnalysisOptions? options = null)
         {
             var sw = Stopwatch.StartNew();
-            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), progress);
-            return AnalyzeGrokking(trained, options, progress, sw.Elapsed.TotalSeconds);
+            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), new MlpTrainingOptions { Progress = options?.Progress });
+            return AnalyzeGrokking(trained, options, sw.Elapsed.TotalSeconds);
         }
 
         /// <summary>The grokking diagnosis of a training run (every checkpoint).</summary>
         /// <param name="trained">Training result with checkpoints.</param>
-        /// <param name="options">Options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Options (including the progress sink).</param>
         /// <param name="trainSeconds">Training time to record.</param>
         /// <returns>The analysis.</returns>
-        public static GrokkingAnalysis AnalyzeGrokking(MlpTrainingResult trained, MlpAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null, double trainSeconds = 0)
+        public static GrokkingAnalysis AnalyzeGrokking(MlpTrainingResult trained, MlpAnalysisOptions? options = null, double trainSeconds = 0)
         {
             Check.NotNull(trained, nameof(trained));
             var o = options ?? new MlpAnalysisOptions();
+            var progress = o.Progress;
             var sw = Stopwatch.StartNew();
             int p = trained.Setup.Config.Modulus;
             var layout = CliffLayout.For(p);
             int k = CheckedTopK(o, p, layout);
-            var sum = FourierFamilies.Create("sum", p);
-            var diff = FourierFamilies.Create("diff", p);
+            var sum = FourierFamilies.Create(FourierFamilyKind.Sum, p);
+            var diff = FourierFamilies.Create(FourierFamilyKind.Diff, p);
             var points = new List<GrokkingPoint>();
             var heatmaps = new List<CliffAlignment>();
             var heatmapEpochs = new List<int>();
@@ -441,7 +453,7 @@ namespace Entk.Experiments
                 if (o.HeatmapEpochs.Contains(cp.Epoch))
                 {
                     heatmapEpochs.Add(cp.Epoch);
-                    heatmaps.Add(AlignCliff("full", e.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, "sum", "diff", o.AlignmentThreshold));
+                    heatmaps.Add(AlignCliff("full", e.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, FourierFamilyKind.Sum, FourierFamilyKind.Diff, o.AlignmentThreshold));
                 }
             }
             progress?.Report(new EntkProgress("grokking checkpoints", total, total));

@@ -12,6 +12,15 @@ using Entk.Training;
 
 namespace Entk.Experiments
 {
+    /// <summary>Which of the two modular-addition analyses an output folder holds.</summary>
+    public enum MlpAnalysisKind
+    {
+        /// <summary>The final-model analysis (<see cref="MlpExperiment.Analyze"/>, folder <c>mlp/</c>).</summary>
+        FinalModel,
+        /// <summary>The grokking diagnosis over every checkpoint (<see cref="MlpExperiment.AnalyzeGrokking"/>, folder <c>grokking/</c>).</summary>
+        Grokking,
+    }
+
     /// <summary>
     /// Writes the modular-addition outputs. <c>mlp/</c>: <c>weights.npz</c> (W1 [H, 2p], W2 [p, H]), <c>split.npz</c>
     /// (train_idx, test_idx), <c>history.npy</c> [L, 5] (epoch, train loss, test loss, train acc, test acc),
@@ -23,14 +32,20 @@ namespace Entk.Experiments
     /// </summary>
     public static class MlpOutputs
     {
-        /// <summary>Settings string of an MLP run.</summary>
-        /// <param name="kind">"mlp" or "grokking".</param>
+        /// <summary>Settings string of an MLP run ("mlp seed=… k=… config" or "grokking seed=…").</summary>
+        /// <param name="kind">Which analysis.</param>
         /// <param name="config">Settings.</param>
         /// <param name="seed">Seed.</param>
         /// <param name="options">Analysis options.</param>
         /// <returns>The string.</returns>
-        public static string Settings(string kind, MlpConfig config, long seed, MlpAnalysisOptions options) =>
-            kind + " seed=" + seed.ToString(CultureInfo.InvariantCulture) + " k=" + options.TopK.ToString(CultureInfo.InvariantCulture) + " " + config;
+        /// <exception cref="EntkArgumentException">An undefined kind.</exception>
+        public static string Settings(MlpAnalysisKind kind, MlpConfig config, long seed, MlpAnalysisOptions options) =>
+            kind switch
+            {
+                MlpAnalysisKind.FinalModel => "mlp",
+                MlpAnalysisKind.Grokking => "grokking",
+                _ => throw new EntkArgumentException(nameof(kind), "a defined MlpAnalysisKind", kind.ToString()),
+            } + " seed=" + seed.ToString(CultureInfo.InvariantCulture) + " k=" + options.TopK.ToString(CultureInfo.InvariantCulture) + " " + config;
 
         private static NdArray History(MlpTrainingResult t) =>
             NdArray.FromDoubles(t.History.SelectMany(h => new[] { h.Epoch, h.TrainLoss, h.TestLoss, h.TrainAccuracy, h.TestAccuracy }).ToArray(), t.History.Count, 5);

@@ -15,8 +15,14 @@ namespace Entk.Experiments
     /// <summary>Options of a TMS analysis (defaults: the paper's β list {0, 1, 0.3} and top 80 eigenpairs).</summary>
     public sealed record TmsAnalysisOptions
     {
-        /// <summary>The β values of the importance rescaling (default 0, 1, 0.3).</summary>
-        public IReadOnlyList<double> Betas { get; init; } = new[] { 0.0, 1.0, 0.3 };
+        private readonly IReadOnlyList<double> _betas = Array.AsReadOnly(new[] { 0.0, 1.0, 0.3 });
+
+        /// <summary>The β values of the importance rescaling (default 0, 1, 0.3; the list given is copied).</summary>
+        public IReadOnlyList<double> Betas
+        {
+            get => _betas;
+            init => _betas = value is null ? null! : Array.AsReadOnly(value.ToArray());
+        }
 
         /// <summary>Number of eigenpairs (default 80).</summary>
         public int TopK { get; init; } = 80;
@@ -29,6 +35,9 @@ namespace Entk.Experiments
         /// Jacobian (<c>jacobian.npy</c> [D, n, P]) for regression and parity tests (default false; refused when n·D &gt; 4000).
         /// </summary>
         public bool WriteKernels { get; init; }
+
+        /// <summary>Optional progress sink for training (when <see cref="TmsExperiment.Run"/> trains) and the spectra (default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
 
         /// <summary>Validates the options against n features, D samples and P parameters.</summary>
         internal void Validate(int features, int samples)
@@ -120,29 +129,28 @@ namespace Entk.Experiments
         /// <summary>Trains one configuration and analyses it.</summary>
         /// <param name="config">Model/data/training settings.</param>
         /// <param name="seed">Seed of the setup (weights and data).</param>
-        /// <param name="options">Analysis options (default: β ∈ {0, 1, 0.3}, top 80).</param>
-        /// <param name="progress">Optional progress sink.</param>
+        /// <param name="options">Analysis options (default: β ∈ {0, 1, 0.3}, top 80); their Progress also receives the training's progress.</param>
         /// <returns>The analysis.</returns>
-        public static TmsModelAnalysis Run(TmsConfig config, long seed, TmsAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null)
+        public static TmsModelAnalysis Run(TmsConfig config, long seed, TmsAnalysisOptions? options = null)
         {
             Check.NotNull(config, nameof(config));
             var setup = TmsSetup.Create(config, seed);
             var sw = Stopwatch.StartNew();
-            var trained = TmsTraining.Train(setup, progress);
+            var trained = TmsTraining.Train(setup, new TmsTrainingOptions { Progress = options?.Progress });
             double trainSeconds = sw.Elapsed.TotalSeconds;
-            return Analyze(trained, options, progress, trainSeconds);
+            return Analyze(trained, options, trainSeconds);
         }
 
         /// <summary>Analyses a trained model (spectra for every β, cliffs, heatmaps).</summary>
         /// <param name="trained">Training result.</param>
-        /// <param name="options">Analysis options.</param>
-        /// <param name="progress">Optional progress sink.</param>
+        /// <param name="options">Analysis options (including the progress sink).</param>
         /// <param name="trainSeconds">Training time to record (default 0).</param>
         /// <returns>The analysis.</returns>
-        public static TmsModelAnalysis Analyze(TmsTrainingResult trained, TmsAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null, double trainSeconds = 0)
+        public static TmsModelAnalysis Analyze(TmsTrainingResult trained, TmsAnalysisOptions? options = null, double trainSeconds = 0)
         {
             Check.NotNull(trained, nameof(trained));
             var o = options ?? new TmsAnalysisOptions();
+            var progress = o.Progress;
             var setup = trained.Setup;
             o.Validate(setup.Config.Features, setup.Config.Samples);
             var sw = Stopwatch.StartNew();
@@ -158,7 +166,7 @@ namespace Entk.Experiments
                 results.Add(new TmsBetaAnalysis(beta, spectrum, cliffs, heatmap));
                 progress?.Report(new EntkProgress("entk spectra " + setup.Config.Name, ++done, o.Betas.Count));
             }
-            return new TmsModelAnalysis(trained, results, trainSeconds, sw.Elapsed.TotalSeconds);
+            return new TmsModelAnalysis(trained, results.AsReadOnly(), trainSeconds, sw.Elapsed.TotalSeconds);
         }
     }
 }

@@ -67,8 +67,10 @@ namespace Entk.Training
             InitialModel = model;
             _train = train;
             _test = test;
+            TrainIndices = ReadOnly.View(train);
+            TestIndices = ReadOnly.View(test);
             Inputs = ModularMlp.AllInputs(config.Modulus);
-            Labels = ModularMlp.AllLabels(config.Modulus);
+            Labels = ReadOnly.View(ModularMlp.AllLabels(config.Modulus));
         }
 
         /// <summary>Settings.</summary>
@@ -81,10 +83,10 @@ namespace Entk.Training
         public ModularMlp InitialModel { get; }
 
         /// <summary>Indices (rows n·p + m) of the training pairs, ascending.</summary>
-        public IReadOnlyList<int> TrainIndices => _train;
+        public IReadOnlyList<int> TrainIndices { get; }
 
         /// <summary>Indices of the test pairs, ascending.</summary>
-        public IReadOnlyList<int> TestIndices => _test;
+        public IReadOnlyList<int> TestIndices { get; }
 
         /// <summary>All p² inputs (p² × 2p).</summary>
         public Matrix Inputs { get; }
@@ -194,7 +196,7 @@ namespace Entk.Training
         internal MlpTrainingResult(MlpSetup setup, IReadOnlyList<MlpCheckpoint> checkpoints)
         {
             Setup = setup;
-            Checkpoints = checkpoints;
+            Checkpoints = ReadOnly.Copy(checkpoints);
         }
 
         /// <summary>The setup.</summary>
@@ -204,7 +206,7 @@ namespace Entk.Training
         public IReadOnlyList<MlpCheckpoint> Checkpoints { get; }
 
         /// <summary>The logged metrics, one per checkpoint.</summary>
-        public IReadOnlyList<MlpLogEntry> History => Checkpoints.Select(c => c.Metrics).ToArray();
+        public IReadOnlyList<MlpLogEntry> History => ReadOnly.Copy(Checkpoints.Select(c => c.Metrics));
 
         /// <summary>The final model.</summary>
         public ModularMlp Model => Checkpoints[^1].Model;
@@ -215,6 +217,13 @@ namespace Entk.Training
         /// <exception cref="EntkArgumentException">No checkpoint at that epoch.</exception>
         public MlpCheckpoint At(int epoch) => Checkpoints.FirstOrDefault(c => c.Epoch == epoch)
             ?? throw new EntkArgumentException(nameof(epoch), "one of the checkpoint epochs {" + string.Join(", ", Checkpoints.Select(c => c.Epoch)) + "}", epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Options of <see cref="MlpTraining.Train"/> (the schedule itself is part of <see cref="MlpConfig"/>).</summary>
+    public sealed record MlpTrainingOptions
+    {
+        /// <summary>Optional progress sink (stage "train mlp", units = epochs; default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
     }
 
     /// <summary>Full-batch AdamW training of the modular-addition MLP with MSE on one-hot targets, float64.</summary>
@@ -228,11 +237,12 @@ namespace Entk.Training
         /// two OpenMP threads on a busy machine were 10–30× slower.
         /// </summary>
         /// <param name="setup">Setup.</param>
-        /// <param name="progress">Optional progress sink (stage "train mlp", units = epochs).</param>
+        /// <param name="options">Options (default: no progress reporting).</param>
         /// <returns>Checkpoints and history.</returns>
-        public static MlpTrainingResult Train(MlpSetup setup, IProgress<EntkProgress>? progress = null)
+        public static MlpTrainingResult Train(MlpSetup setup, MlpTrainingOptions? options = null)
         {
             Check.NotNull(setup, nameof(setup));
+            var progress = options?.Progress;
             var cfg = setup.Config;
             int p = cfg.Modulus;
             using var scope = torch.NewDisposeScope();

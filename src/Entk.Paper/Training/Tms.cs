@@ -58,12 +58,12 @@ namespace Entk.Training
         public double[] Importance() => Enumerable.Range(0, Features).Select(i => Math.Pow(ImportanceDecay, i)).ToArray();
 
         /// <summary>The paper's three main-figure models: (m, S) ∈ {(10, 0.3), (10, 0.9), (40, 0.9)}.</summary>
-        public static IReadOnlyList<TmsConfig> PaperModels { get; } = new[]
+        public static IReadOnlyList<TmsConfig> PaperModels { get; } = ReadOnly.View(new[]
         {
             new TmsConfig { Hidden = 10, Sparsity = 0.3 },
             new TmsConfig { Hidden = 10, Sparsity = 0.9 },
             new TmsConfig { Hidden = 40, Sparsity = 0.9 },
-        };
+        });
     }
 
     /// <summary>The initial state of a TMS run: model at initialisation, the fixed dataset and the importances.</summary>
@@ -78,6 +78,7 @@ namespace Entk.Training
             InitialModel = model;
             Inputs = inputs;
             _importance = importance;
+            Importance = ReadOnly.View(importance);
         }
 
         /// <summary>The settings.</summary>
@@ -93,7 +94,7 @@ namespace Entk.Training
         public Matrix Inputs { get; }
 
         /// <summary>Importances I_i = r^i (length n).</summary>
-        public IReadOnlyList<double> Importance => _importance;
+        public IReadOnlyList<double> Importance { get; }
 
         /// <summary>
         /// Draws the initial weights and the dataset from one private generator seeded with
@@ -161,6 +162,7 @@ namespace Entk.Training
         {
             Loss = loss;
             _gradient = gradient;
+            Gradient = ReadOnly.View(gradient);
         }
 
         private readonly double[] _gradient;
@@ -169,7 +171,7 @@ namespace Entk.Training
         public double Loss { get; }
 
         /// <summary>∂loss/∂θ (length P, layout order).</summary>
-        public IReadOnlyList<double> Gradient => _gradient;
+        public IReadOnlyList<double> Gradient { get; }
     }
 
     /// <summary>The outcome of TMS training.</summary>
@@ -179,7 +181,7 @@ namespace Entk.Training
         {
             Setup = setup;
             Model = model;
-            Losses = losses;
+            Losses = ReadOnly.Copy(losses);
         }
 
         /// <summary>The setup that was trained.</summary>
@@ -201,6 +203,19 @@ namespace Entk.Training
         /// <param name="threshold">Threshold (default 0.75).</param>
         /// <returns>The count.</returns>
         public int ReconstructedFeatures(double threshold = 0.75) => Metrics.TmsFeatures.ReconstructedCount(Model.W, threshold);
+    }
+
+    /// <summary>Options of <see cref="TmsTraining.Train"/>. Every member has a documented default.</summary>
+    public sealed record TmsTrainingOptions
+    {
+        /// <summary>Record the loss every this many steps (default 100; step 0 and the last step are always recorded).</summary>
+        public int LogEvery { get; init; } = 100;
+
+        /// <summary>Number of Adam steps, overriding <see cref="TmsConfig.Steps"/> (default null: the config's).</summary>
+        public int? Steps { get; init; }
+
+        /// <summary>Optional progress sink (stage "train tms …", units = steps; default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
     }
 
     /// <summary>Training of the TMS model: importance-weighted MSE, full-batch Adam, float64.</summary>
@@ -226,7 +241,7 @@ namespace Entk.Training
             using var scope = torch.NewDisposeScope();
             using var grad = torch.enable_grad();
             var w = TorchOps.ToTensor(model.W).clone().requires_grad_(true);
-            var b = TorchOps.ToTensor(model.B, model.Features).clone().requires_grad_(true);
+            var b = TorchOps.ToTensor(model.B.ToArray(), model.Features).clone().requires_grad_(true);
             var x = TorchOps.ToTensor(inputs);
             var loss = LossTensor(w, b, x, TorchOps.ToTensor(imp, imp.Length));
             loss.backward();
@@ -259,21 +274,22 @@ namespace Entk.Training
         /// two OpenMP threads on a busy machine were 10–30× slower.
         /// </summary>
         /// <param name="setup">Setup.</param>
-        /// <param name="progress">Optional progress sink (stage "train tms", units = steps).</param>
-        /// <param name="logEvery">Record the loss every this many steps (default 100).</param>
-        /// <param name="steps">Override of config.Steps (optional).</param>
+        /// <param name="options">Options (default: loss every 100 steps, the config's step count, no progress reporting).</param>
         /// <returns>The trained model and loss history.</returns>
-        public static TmsTrainingResult Train(TmsSetup setup, IProgress<EntkProgress>? progress = null, int logEvery = 100, int? steps = null)
+        /// <exception cref="EntkArgumentException">LogEvery ≤ 0 or Steps &lt; 0.</exception>
+        public static TmsTrainingResult Train(TmsSetup setup, TmsTrainingOptions? options = null)
         {
             Check.NotNull(setup, nameof(setup));
-            Check.Positive(logEvery, nameof(logEvery));
-            int total = steps ?? setup.Config.Steps;
-            Check.NonNegative(total, nameof(steps));
+            var o = options ?? new TmsTrainingOptions();
+            int logEvery = Check.Positive(o.LogEvery, "options.LogEvery");
+            int total = o.Steps ?? setup.Config.Steps;
+            Check.NonNegative(total, "options.Steps");
+            var progress = o.Progress;
             var model = setup.InitialModel;
             using var scope = torch.NewDisposeScope();
             using var threads = TorchThreads.ForSmallOperations();   // tiny tensors: one thread is faster and never oversubscribes
             var w = TorchOps.ToTensor(model.W).clone().requires_grad_(true);
-            var b = TorchOps.ToTensor(model.B, model.Features).clone().requires_grad_(true);
+            var b = TorchOps.ToTensor(model.B.ToArray(), model.Features).clone().requires_grad_(true);
             var x = TorchOps.ToTensor(setup.Inputs);
             var imp = TorchOps.ToTensor(setup.Importance.ToArray(), model.Features);
             var opt = new AdamOptimizer(new[] { w, b }, setup.Config.LearningRate);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Entk.Internal;
 
 namespace Entk.Kernels
@@ -98,7 +99,13 @@ namespace Entk.Kernels
         /// kernel to K_cd · I_c^{β/2} · I_d^{β/2} (Jacobian row of output c multiplied by I_c^{β/2}).
         /// Default null: no rescaling.
         /// </summary>
-        public IReadOnlyList<double>? Importance { get; init; }
+        public IReadOnlyList<double>? Importance
+        {
+            get => _importance;
+            init => _importance = value is null ? null : Array.AsReadOnly(value.ToArray());
+        }
+
+        private readonly IReadOnlyList<double>? _importance;
 
         /// <summary>The exponent β of the importance rescaling (default 0: no rescaling). Requires <see cref="Importance"/> when non-zero.</summary>
         public double Beta { get; init; }
@@ -119,7 +126,13 @@ namespace Entk.Kernels
         /// Extra layer rules for wrapped TorchSharp modules, tried before the built-in ones (<see cref="Rules.LayerRules.Default"/>).
         /// Default null: the built-in rules only.
         /// </summary>
-        public IReadOnlyList<Rules.ILayerRule>? LayerRules { get; init; }
+        public IReadOnlyList<Rules.ILayerRule>? LayerRules
+        {
+            get => _rules;
+            init => _rules = value is null ? null : Array.AsReadOnly(value.ToArray());
+        }
+
+        private readonly IReadOnlyList<Rules.ILayerRule>? _rules;
 
         internal long Budget => MemoryBudgetBytes ?? MemoryBudget.DefaultBytes;
 

@@ -69,8 +69,8 @@ namespace Entk.Kernels
             Total = total;
         }
 
-        /// <summary>The group kernels, in the order the groups were given.</summary>
-        public IReadOnlyList<NtkKernel> Kernels => _kernels;
+        /// <summary>The group kernels, in the order the groups were given (read-only).</summary>
+        public IReadOnlyList<NtkKernel> Kernels => Array.AsReadOnly(_kernels);
 
         /// <summary>The group names, in order.</summary>
         public IReadOnlyList<string> GroupNames => _kernels.Select(k => k.Group).ToArray();

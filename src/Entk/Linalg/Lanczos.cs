@@ -62,7 +62,7 @@ namespace Entk.Linalg
         /// <param name="options">Options.</param>
         /// <returns>Eigenvalues (descending, plus the ridge shift) and unit eigenvectors (n × k), with residuals.</returns>
         /// <exception cref="EntkArgumentException">k out of range or bad options.</exception>
-        /// <exception cref="InvalidOperationException">No convergence within the application budget (the message gives the worst residual).</exception>
+        /// <exception cref="EntkNonConvergenceException">No convergence within the application budget (carries the residuals and the products spent).</exception>
         public static EigenDecomposition TopK(KernelOperator op, int topK, LanczosOptions? options = null)
         {
             Check.NotNull(op, nameof(op));
@@ -175,10 +175,12 @@ namespace Entk.Linalg
             double worst = residuals.Max() / Math.Max(Math.Abs(values[0]), 1e-300);
             o.Progress?.Report(new EntkProgress("lanczos", 1, 1));
             if (worst > Math.Max(10 * o.Tolerance, 1e-8))
-                throw new InvalidOperationException(Check.Inv($"Lanczos did not converge within {apps} applications (worst relative residual {worst:E2}, estimate {estimate:E2}); raise LanczosOptions.MaxApplications or BasisSize."));
+                throw new EntkNonConvergenceException(Check.Inv($"Lanczos (top {topK} of an operator of dimension {n})"),
+                    residuals.Select(r => r / Math.Max(Math.Abs(values[0]), 1e-300)).ToArray(), apps, o.Tolerance,
+                    Check.Inv($"Worst relative residual {worst:E2} (estimate {estimate:E2}); raise LanczosOptions.MaxApplications or BasisSize."));
             double shift = o.Ridge.ShiftFor(op.Trace / n);
             for (int i = 0; i < values.Length; i++) values[i] += shift;
-            return new EigenDecomposition(values, TorchOps.ToMatrix(u), shift, SpectrumRoute.Lanczos, residuals, null, apps);
+            return new EigenDecomposition(values, TorchOps.ToMatrix(u), shift, SpectrumRoute.Lanczos, residuals, applications: apps);
         }
 
         /// <summary>

@@ -40,9 +40,11 @@ namespace Entk.Models
             : base(Describe(widths, activation, bias), MakeLayout(widths, bias), widths[0], widths[^1], theta)
         {
             _widths = widths;
+            Widths = ReadOnly.View(widths);
             _activation = activation;
             _bias = bias;
             _scales = scales;
+            WeightScales = ReadOnly.View(scales);
             _biasScale = biasScale;
         }
 
@@ -66,7 +68,7 @@ namespace Entk.Models
         }
 
         /// <summary>Layer widths [input, hidden..., output].</summary>
-        public IReadOnlyList<int> Widths => _widths;
+        public IReadOnlyList<int> Widths { get; }
 
         /// <summary>The hidden-layer activation.</summary>
         public Activation Activation => _activation;
@@ -75,7 +77,7 @@ namespace Entk.Models
         public bool HasBias => _bias;
 
         /// <summary>Per-layer weight multipliers s_l (1 in the standard parametrisation).</summary>
-        public IReadOnlyList<double> WeightScales => _scales;
+        public IReadOnlyList<double> WeightScales { get; }
 
         /// <summary>Multiplier of every bias (1 in the standard parametrisation, σ_b in the NTK one).</summary>
         public double BiasScale => _biasScale;

@@ -204,7 +204,7 @@ namespace Entk.Models
         private void CheckOutput(Tensor y, long n)
         {
             if (y.dim() != 2 || y.shape[0] != n || y.shape[1] != OutputDimension)
-                throw new InvalidOperationException(Check.Inv($"Model '{Name}' returned shape {Check.Shape(y.shape)}; expected [{n}, {OutputDimension}]."));
+                throw new ModelOutputShapeException(Name, Check.Inv($"[{n}, {OutputDimension}]"), Check.Shape(y.shape));
         }
 
         internal override Tensor[] JacobianTensors(Tensor x, Tensor outputWeights, int chunkSize, Action<int>? samplesDone)

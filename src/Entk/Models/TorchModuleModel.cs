@@ -143,7 +143,7 @@ namespace Entk.Models
             {
                 var y = _module.forward(Prepare(x, dtype)).to(ScalarType.Float64);
                 if (y.numel() != x.shape[0] * OutputDimension)
-                    throw new InvalidOperationException(Check.Inv($"Module '{Name}' returned shape {Check.Shape(y.shape)}; expected [{x.shape[0]}, {OutputDimension}]."));
+                    throw new ModelOutputShapeException(Name, Check.Inv($"[{x.shape[0]}, {OutputDimension}]"), Check.Shape(y.shape));
                 return y.reshape(x.shape[0], OutputDimension);
             }, () =>
             {
@@ -160,7 +160,7 @@ namespace Entk.Models
         {
             var y = _module.forward(Prepare(x, ParameterType(ps))).to(ScalarType.Float64);
             if (y.numel() != x.shape[0] * OutputDimension)
-                throw new InvalidOperationException(Check.Inv($"Module '{Name}' returned shape {Check.Shape(y.shape)}; expected [{x.shape[0]}, {OutputDimension}]."));
+                throw new ModelOutputShapeException(Name, Check.Inv($"[{x.shape[0]}, {OutputDimension}]"), Check.Shape(y.shape));
             return y.reshape(x.shape[0], OutputDimension);
         });
 
