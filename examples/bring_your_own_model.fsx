@@ -73,7 +73,7 @@ let groups = [| ParameterGroup.Of("layer1", "fc1.weight", "fc1.bias"); Parameter
 let perLayer = EmpiricalNtk.ComputeLayerwise(model, KernelReduction.TraceMean, x, groups = groups)
 let sumsOk = checkSum "per tensor" perTensor && checkSum "per layer" perLayer
 
-// The same total kernel by NTK-vector products (a different algorithm): they must agree
+// The same total kernel by NTK-vector products (a different algorithm from the layer rules Entk uses by default): they must agree
 let byProducts = EmpiricalNtk.Compute(model, KernelReduction.TraceMean, x, options = NtkOptions(Method = NtkMethod.NtkVectorProducts))
 let methodDiff = byProducts.Matrix.MaxAbsDifference(perLayer.Total.Matrix) / perLayer.Total.Matrix.MaxAbs()
 printfn "method check: %A vs %A, relative difference %s: %s" byProducts.Method perLayer.Total.Method (r methodDiff) (if methodDiff <= 1e-10 then "OK" else "FAILED")

@@ -125,6 +125,7 @@ let startScripts () =
     start "quickstart" "quickstart.fsx" [] []
     start "byom" "bring_your_own_model.fsx" [] []
     start "python" "load_from_python.fsx" [] []
+    start "own-model" "own_model_torchscript.fsx" [] []
     start "interop" "interop.fsx" [] []
     start "python-missing" "load_from_python.fsx" [] [ "ENTK_PYTHON", "/nonexistent/python3" ]
     start "wrong-lib" "quickstart.fsx" [] [ "ENTK_LIB_DIR", Path.GetTempPath() ]
@@ -183,7 +184,7 @@ let ``bring_your_own_model checks layer sums, methods and module mode, and print
     Assert.That(sums.Length, equalTo 2, r.Describe)
     Assert.That(sums |> Array.forall (fun l -> l.EndsWith ": OK"), Is.True, r.Describe)
     Assert.That(sums.[0], Does.StartWith "per tensor, 4 groups: fc1.weight, fc1.bias, fc2.weight, fc2.bias)", r.Describe)
-    Assert.That(r.Single "method check: ", Does.StartWith("NtkVectorProducts vs JacobianContraction").And.EndWith(": OK"), r.Describe)
+    Assert.That(r.Single "method check: ", Does.StartWith("NtkVectorProducts vs Structured").And.EndWith(": OK"), r.Describe)
     Assert.That(r.Single "module mode: ", equalTo "training before = true, after = true", r.Describe)
     let spectrum group = (r.Single(sprintf "spectrum %s: " group)).Split(' ') |> Array.map parse
     let trace group = parse (r.Single(sprintf "trace %s: " group))
@@ -244,6 +245,25 @@ let ``load_from_python matches numpy's forward pass and kernels, and Fourier ove
     let checkpoint = Path.Combine(r.OutDir, "mlp_checkpoint.npz")
     Assert.That(ModelFiles.LoadMlp(checkpoint).GetParameters(), equalTo(model.GetParameters()))
     Assert.That(Checkpoint.Load(checkpoint).Kind, equalTo ModelFiles.MlpKind)
+
+[<Test>]
+let ``own_model_torchscript loads TorchScript and a state_dict, both through the layer rules, with the same kernel`` () =
+    let r = run "own-model"
+    if not (pythonHas "torch") then
+        Assert.That(r.ExitCode, equalTo 0, r.Describe)
+        Assert.That(r.After "SKIP: ", Has.Length.EqualTo 1, r.Describe)
+        requirePython "torch"
+    assertOk r
+    Assert.That(r.Single "torchscript: ", Does.StartWith "nn.Sequential rebuilt natively", r.Describe)
+    let routes = r.After "route "
+    Assert.That(routes, Has.Length.EqualTo 6, r.Describe)
+    for line in routes do Assert.That(line, Does.Contain " rule", r.Describe)
+    Assert.That(r.Single "state_dict: ", Does.StartWith "loaded 6 tensors", r.Describe)
+    let agreement = r.Single "kernel agreement (relative max difference): "
+    Assert.That(agreement, Does.EndWith ": OK", r.Describe)
+    let values = Entk.IO.Npy.ReadVector(Path.Combine(r.OutDir, "eigenvalues.npy"))
+    Assert.That(values.Length, equalTo 10)
+    for i in 1 .. values.Length - 1 do Assert.That(values.[i], Is.LessThanOrEqualTo values.[i - 1])
 
 [<Test>]
 let ``load_from_python says SKIP and exits 0 when Python cannot run`` () =

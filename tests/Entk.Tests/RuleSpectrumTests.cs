@@ -114,7 +114,15 @@ namespace Entk.Tests
         {
             private readonly TorchSharp.Modules.Linear lin = nn.Linear(2, 2, dtype: ScalarType.Float64);
 
-            public Overflowing() : base("Overflowing") => RegisterComponents();
+            public Overflowing() : base("Overflowing")
+            {
+                using (torch.no_grad())
+                {
+                    lin.weight!.fill_(1.0);      // exp(exp(exp(100))) overflows at x = (50, 50)
+                    lin.bias!.zero_();
+                }
+                RegisterComponents();
+            }
 
             public override Tensor forward(Tensor x) => lin.call(x).exp().exp().exp();
         }
