@@ -60,7 +60,7 @@ namespace Entk.Cli
             common.AddTo(c);
             c.SetAction(p => Guard(() =>
             {
-                RunMlp(Path.Combine(p.GetValue(common.Out)!, "mlp"), null, new MlpConfig(), p.GetValue(common.Seed), new MlpAnalysisOptions(), common.Policy(p), new ConsoleProgress());
+                RunMlp(Path.Combine(Preflight.Out(p.GetValue(common.Out)), "mlp"), null, new MlpConfig(), p.GetValue(common.Seed), new MlpAnalysisOptions(), common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
             return c;
@@ -73,7 +73,7 @@ namespace Entk.Cli
             common.AddTo(c);
             c.SetAction(p => Guard(() =>
             {
-                RunMlp(null, Path.Combine(p.GetValue(common.Out)!, "grokking"), new MlpConfig(), p.GetValue(common.Seed), new MlpAnalysisOptions(), common.Policy(p), new ConsoleProgress());
+                RunMlp(null, Path.Combine(Preflight.Out(p.GetValue(common.Out)), "grokking"), new MlpConfig(), p.GetValue(common.Seed), new MlpAnalysisOptions(), common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
             return c;
@@ -90,7 +90,7 @@ namespace Entk.Cli
             c.Options.Add(grok);
             c.SetAction(p => Guard(() =>
             {
-                string o = p.GetValue(common.Out)!;
+                string o = Preflight.Out(p.GetValue(common.Out));
                 RunMlp(Path.Combine(o, "mlp"), p.GetValue(grok) ? Path.Combine(o, "grokking") : null, mo.Config(p), p.GetValue(common.Seed), mo.Analysis(p), common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
@@ -101,7 +101,8 @@ namespace Entk.Cli
         internal static (IReadOnlyList<ClaimResult> mlp, IReadOnlyList<ClaimResult> grokking) RunMlp(string? mlpFolder, string? grokFolder, MlpConfig config, long seed,
             MlpAnalysisOptions options, OutputPolicy policy, ConsoleProgress progress)
         {
-            config.Validate();
+            Preflight.Mlp(mlpFolder, grokFolder, config, seed, options, policy);
+            ErrorBoundary.BeginWork();
             var sw = Stopwatch.StartNew();
             ExperimentOutput? mo = mlpFolder is null ? null : ExperimentOutput.Open(mlpFolder, "mlp", MlpOutputs.Settings("mlp", config, seed, options), policy);
             ExperimentOutput? go = grokFolder is null ? null : ExperimentOutput.Open(grokFolder, "grokking", MlpOutputs.Settings("grokking", config, seed, options), policy);
@@ -121,20 +122,21 @@ namespace Entk.Cli
             var trained = MlpTraining.Train(MlpSetup.Create(config, seed), progress);
             double trainSeconds = sw.Elapsed.TotalSeconds;
             var last = trained.History[^1];
-            progress.Log(FormattableString.Invariant($"mlp: trained p = {config.Modulus}, H = {config.Width} for {config.Epochs} epochs in {trainSeconds:0.0}s; train/test accuracy {last.TrainAccuracy:P1} / {last.TestAccuracy:P1}"));
+            progress.Log(FormattableString.Invariant($"mlp: trained p = {config.Modulus}, H = {config.Width} for {last.Epoch} epochs in {trainSeconds:0.0}s; train/test accuracy {last.TrainAccuracy:P1} / {last.TestAccuracy:P1}"));
+            if (trained.Divergence is { } d) progress.Log("mlp: WARNING: " + d + ". The claims are not evaluated; lower --lr (or --weight-decay).");
             if (needMlp)
             {
                 var t0 = sw.Elapsed.TotalSeconds;
                 var a = MlpExperiment.Analyze(trained, options, progress, trainSeconds);
                 mc = MlpOutputs.WriteMlp(mo!, a, seed, sw.Elapsed.TotalSeconds - t0 + trainSeconds, options);
-                progress.Log(FormattableString.Invariant($"mlp: analysis {a.AnalysisSeconds:0.00}s; wrote {mlpFolder}; claims: {mc.Count(x => x.Verdict == Verdict.Pass)} pass, {mc.Count(x => x.Verdict == Verdict.Fail)} fail"));
+                progress.Log(FormattableString.Invariant($"mlp: analysis {a.AnalysisSeconds:0.00}s; wrote {mlpFolder}; claims: {ReportWriter.Summary(mc)}"));
             }
             if (needGrok)
             {
                 var t0 = sw.Elapsed.TotalSeconds;
                 var g = MlpExperiment.AnalyzeGrokking(trained, options, progress, trainSeconds);
                 gc = MlpOutputs.WriteGrokking(go!, g, seed, options, sw.Elapsed.TotalSeconds - t0 + trainSeconds);
-                progress.Log(FormattableString.Invariant($"grokking: {g.Points.Count} checkpoints analysed in {g.AnalysisSeconds:0.0}s; second cliff from epoch {g.Reading.SecondCliffEpoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "never"}; wrote {grokFolder}; claims: {gc.Count(x => x.Verdict == Verdict.Pass)} pass, {gc.Count(x => x.Verdict == Verdict.Fail)} fail"));
+                progress.Log(FormattableString.Invariant($"grokking: {g.Points.Count} checkpoints analysed in {g.AnalysisSeconds:0.0}s; second cliff from epoch {g.Reading.SecondCliffEpoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "never"}; wrote {grokFolder}; claims: {ReportWriter.Summary(gc)}"));
             }
             return (mc, gc);
         }

@@ -18,7 +18,7 @@ namespace Entk.Cli
             common.AddTo(c);
             c.SetAction(p => Guard(() =>
             {
-                RunTms(Path.Combine(p.GetValue(common.Out)!, "tms"), TmsConfig.PaperModels, p.GetValue(common.Seed), new TmsAnalysisOptions(), common.Policy(p), new ConsoleProgress());
+                RunTms(Path.Combine(Preflight.Out(p.GetValue(common.Out)), "tms"), TmsConfig.PaperModels, p.GetValue(common.Seed), new TmsAnalysisOptions(), common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
             return c;
@@ -43,13 +43,14 @@ namespace Entk.Cli
             foreach (var o in new Option[] { n, m, s, samples, r, lr, steps, betas, k, kernels }) c.Options.Add(o);
             c.SetAction(p => Guard(() =>
             {
+                string outDir = Preflight.Out(p.GetValue(common.Out));
                 var cfg = new TmsConfig
                 {
                     Features = p.GetValue(n), Hidden = p.GetValue(m), Sparsity = p.GetValue(s), Samples = p.GetValue(samples),
                     ImportanceDecay = p.GetValue(r), LearningRate = p.GetValue(lr), Steps = p.GetValue(steps),
                 };
                 var opts = new TmsAnalysisOptions { Betas = ParseDoubles(p.GetValue(betas)!, "--betas"), TopK = p.GetValue(k), WriteKernels = p.GetValue(kernels) };
-                RunTms(p.GetValue(common.Out)!, new[] { cfg }, p.GetValue(common.Seed), opts, common.Policy(p), new ConsoleProgress());
+                RunTms(outDir, new[] { cfg }, p.GetValue(common.Seed), opts, common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
             return c;
@@ -57,7 +58,8 @@ namespace Entk.Cli
 
         internal static IReadOnlyList<ClaimResult> RunTms(string folder, IReadOnlyList<TmsConfig> configs, long seed, TmsAnalysisOptions options, OutputPolicy policy, ConsoleProgress progress)
         {
-            foreach (var cfg in configs) cfg.Validate();
+            Preflight.Tms(folder, configs, seed, options, policy);
+            ErrorBoundary.BeginWork();
             var output = ExperimentOutput.Open(folder, "tms", TmsOutputs.Settings(configs, seed, options), policy);
             if (output.IsComplete)
             {
@@ -70,10 +72,12 @@ namespace Entk.Cli
             {
                 var a = TmsExperiment.Run(cfg, seed, options, progress);
                 progress.Log(FormattableString.Invariant($"tms {a.Name}: reconstructed {a.ReconstructedFeatures}, final loss {a.Training.FinalLoss:G3}, train {a.TrainSeconds:0.0}s, eNTK spectra {a.KernelSeconds:0.00}s"));
+                if (a.Training.Divergence is { } d)
+                    progress.Log("tms " + a.Name + ": WARNING: " + d + ". Its claims are not evaluated; lower --lr.");
                 analyses.Add(a);
             }
             var claims = TmsOutputs.Write(output, analyses, seed, sw.Elapsed.TotalSeconds, options);
-            progress.Log(FormattableString.Invariant($"tms: wrote {folder} in {sw.Elapsed.TotalSeconds:0.0}s; claims: {claims.Count(x => x.Verdict == Verdict.Pass)} pass, {claims.Count(x => x.Verdict == Verdict.Fail)} fail"));
+            progress.Log(FormattableString.Invariant($"tms: wrote {folder} in {sw.Elapsed.TotalSeconds:0.0}s; claims: {ReportWriter.Summary(claims)}"));
             return claims;
         }
     }
