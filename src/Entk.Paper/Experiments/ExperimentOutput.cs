@@ -105,7 +105,14 @@ namespace Entk.Experiments
             }
             bool hasFiles = state != OutputFolderState.Empty;
             if (hasFiles) AtomicFile.RemoveStaleTemporaries(full);
-            Directory.CreateDirectory(full);
+            try
+            {
+                Directory.CreateDirectory(full);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException("Cannot create the output folder '" + full + "': " + e.Message, e);
+            }
             var output = new ExperimentOutput(full, experiment, settings, complete: false, overwrite: hasFiles);
             var marker = new JsonObject { ["experiment"] = experiment, ["settings"] = settings, ["started_utc"] = DateTime.UtcNow.ToString("o", System.Globalization.CultureInfo.InvariantCulture) };
             JsonFile.Write(Path.Combine(full, MarkerName), marker, overwrite: true);

@@ -156,6 +156,15 @@ namespace Entk.Experiments
             if (o.Betas.Any(b => b != 0) && !(Math.Pow(config.ImportanceDecay, config.Features - 1) > 0))
                 throw new EntkArgumentException(nameof(TmsConfig.ImportanceDecay), Check.Inv($"a decay r whose smallest importance r^(n−1) is positive in float64 (n = {config.Features}), as β ≠ 0 rescales by the importances"),
                     Check.Inv($"r = {Check.R(config.ImportanceDecay)}, r^(n−1) = 0 (underflow)"), "Use β = 0 only (--betas 0) or a decay closer to 1.");
+            var importance = config.Importance();
+            foreach (var b in o.Betas)
+                for (int c = 0; c < importance.Length; c++)
+                {
+                    double f = Math.Pow(importance[c], b);
+                    if (!double.IsFinite(f) || f <= 0)
+                        throw new EntkArgumentException(nameof(TmsAnalysisOptions.Betas), "exponents β for which every rescaling factor I_c^β of the kernel is a positive finite float64",
+                            Check.Inv($"β = {Check.R(b)}: I_{c}^β = {Check.R(importance[c])}^{Check.R(b)} = {Check.R(f)}"));
+                }
         }
 
         /// <summary>Trains one configuration and analyses it.</summary>

@@ -54,7 +54,7 @@ namespace Entk.Training
         }
 
         /// <summary>Number of checkpoints training keeps: epoch 0, every <see cref="LogEvery"/> epochs, and the last epoch.</summary>
-        public int CheckpointCount => Epochs / LogEvery + (Epochs % LogEvery == 0 ? 1 : 2);
+        public long CheckpointCount => (long)Epochs / LogEvery + (Epochs % LogEvery == 0 ? 1 : 2);
 
         /// <summary>Whether these are the paper's settings (the defaults): only then are the paper's own numbers shown beside the measured ones.</summary>
         public bool IsPaperConfiguration => this == new MlpConfig();
