@@ -17,14 +17,14 @@ namespace Entk.Cli
 
             public MlpOptions()
             {
-                Modulus = new Option<int>("--modulus", "-p") { Description = "Modulus p (inputs are all p² pairs).", DefaultValueFactory = _ => _d.Modulus };
-                Width = new Option<int>("--width", "-H") { Description = "Hidden width H.", DefaultValueFactory = _ => _d.Width };
-                TrainFraction = new Option<double>("--train-fraction") { Description = "Fraction of pairs used for training (0–1).", DefaultValueFactory = _ => _d.TrainFraction };
-                Lr = new Option<double>("--lr") { Description = "AdamW learning rate.", DefaultValueFactory = _ => _d.LearningRate };
-                WeightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay.", DefaultValueFactory = _ => _d.WeightDecay };
-                Epochs = new Option<int>("--epochs") { Description = "Full-batch epochs (one AdamW step each).", DefaultValueFactory = _ => _d.Epochs };
-                LogEvery = new Option<int>("--log-every") { Description = "Metrics and checkpoints every this many epochs.", DefaultValueFactory = _ => _d.LogEvery };
-                TopK = new Option<int>("--top-k", "-k") { Description = "Number of eigenpairs.", DefaultValueFactory = _ => 200 };
+                Modulus = new Option<int>("--modulus", "-p") { Description = "Modulus p: 3 or 5–4096 (inputs are all p² pairs; the traced kernels are p² × p², so a p whose run exceeds the memory budget is refused before any work).", DefaultValueFactory = _ => _d.Modulus };
+                Width = new Option<int>("--width", "-H") { Description = "Hidden width H (≥ 1).", DefaultValueFactory = _ => _d.Width };
+                TrainFraction = new Option<double>("--train-fraction") { Description = "Fraction of pairs used for training (0–1, leaving at least one training and one test pair).", DefaultValueFactory = _ => _d.TrainFraction };
+                Lr = new Option<double>("--lr") { Description = "AdamW learning rate (> 0). A run whose loss diverges is stopped there and its claims are marked not evaluated.", DefaultValueFactory = _ => _d.LearningRate };
+                WeightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay (0–10⁶).", DefaultValueFactory = _ => _d.WeightDecay };
+                Epochs = new Option<int>("--epochs") { Description = "Full-batch epochs (one AdamW step each; ≥ 0).", DefaultValueFactory = _ => _d.Epochs };
+                LogEvery = new Option<int>("--log-every") { Description = "Metrics and checkpoints every this many epochs (≥ 1).", DefaultValueFactory = _ => _d.LogEvery };
+                TopK = new Option<int>("--top-k", "-k") { Description = "Number of eigenpairs (clipped to p²; at least 8⌊p/2⌋ + 1, so that λ0 and both cliffs fit).", DefaultValueFactory = _ => 200 };
                 WriteKernels = new Option<bool>("--write-kernels") { Description = "Also write the traced kernels of the final model (full, layer1, layer2)." };
             }
 
@@ -81,7 +81,7 @@ namespace Entk.Cli
 
         private static Command CustomMlp()
         {
-            var c = new Command("mlp", "Run one custom modular-addition configuration (every option); writes OUT/mlp/ and, with --grokking, OUT/grokking/.");
+            var c = new Command("mlp", "Run one custom modular-addition configuration (every option); writes OUT/mlp/ and, with --grokking, OUT/grokking/. Sizes whose arrays exceed the memory budget (40 % of the memory available) are refused before any work.");
             var common = new CommonOptions();
             common.AddTo(c);
             var mo = new MlpOptions();

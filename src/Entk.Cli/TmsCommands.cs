@@ -26,19 +26,19 @@ namespace Entk.Cli
 
         private static Command CustomTms()
         {
-            var c = new Command("tms", "Run one custom TMS configuration (every option) and write the same files as `reproduce tms` into OUT/.");
+            var c = new Command("tms", "Run one custom TMS configuration (every option) and write the same files as `reproduce tms` into OUT/. Sizes whose arrays exceed the memory budget (40 % of the memory available) are refused before any work.");
             var common = new CommonOptions();
             common.AddTo(c);
             var d = new TmsConfig();
-            var n = new Option<int>("--features", "-n") { Description = "Number of features n (= inputs = outputs).", DefaultValueFactory = _ => d.Features };
-            var m = new Option<int>("--hidden", "-m") { Description = "Hidden dimension m.", DefaultValueFactory = _ => d.Hidden };
+            var n = new Option<int>("--features", "-n") { Description = "Number of features n (= inputs = outputs; ≥ 1).", DefaultValueFactory = _ => d.Features };
+            var m = new Option<int>("--hidden", "-m") { Description = "Hidden dimension m (≥ 1).", DefaultValueFactory = _ => d.Hidden };
             var s = new Option<double>("--sparsity", "-S") { Description = "Probability that a feature is 0 (in [0, 1]).", DefaultValueFactory = _ => d.Sparsity };
-            var samples = new Option<int>("--samples", "-D") { Description = "Dataset size D (samples).", DefaultValueFactory = _ => d.Samples };
-            var r = new Option<double>("--importance-decay", "-r") { Description = "Importance decay r: I_i = r^i.", DefaultValueFactory = _ => d.ImportanceDecay };
-            var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => d.LearningRate };
-            var steps = new Option<int>("--steps") { Description = "Full-batch Adam steps.", DefaultValueFactory = _ => d.Steps };
-            var betas = new Option<string>("--betas") { Description = "Importance exponents β, comma-separated.", DefaultValueFactory = _ => "0,1,0.3" };
-            var k = new Option<int>("--top-k", "-k") { Description = "Number of eigenpairs.", DefaultValueFactory = _ => 80 };
+            var samples = new Option<int>("--samples", "-D") { Description = "Dataset size D (samples; ≥ 1).", DefaultValueFactory = _ => d.Samples };
+            var r = new Option<double>("--importance-decay", "-r") { Description = "Importance decay r: I_i = r^i (0 < r ≤ 10⁶, with every r^i a positive finite float64 when a β ≠ 0).", DefaultValueFactory = _ => d.ImportanceDecay };
+            var lr = new Option<double>("--lr") { Description = "Adam learning rate (> 0). A run whose loss diverges is stopped there and its claims are marked not evaluated.", DefaultValueFactory = _ => d.LearningRate };
+            var steps = new Option<int>("--steps") { Description = "Full-batch Adam steps (≥ 0).", DefaultValueFactory = _ => d.Steps };
+            var betas = new Option<string>("--betas") { Description = "Importance exponents β, comma-separated, distinct (every I_i^β must be a positive finite float64).", DefaultValueFactory = _ => "0,1,0.3" };
+            var k = new Option<int>("--top-k", "-k") { Description = "Number of eigenpairs (1 to n·D).", DefaultValueFactory = _ => 80 };
             var kernels = new Option<bool>("--write-kernels") { Description = "Also write the explicit flattened kernels and the Jacobian (small cases, n·D ≤ 4000)." };
             foreach (var o in new Option[] { n, m, s, samples, r, lr, steps, betas, k, kernels }) c.Options.Add(o);
             c.SetAction(p => Guard(() =>
