@@ -24,7 +24,7 @@ namespace Entk.Cli
             c.Options.Add(seeds);
             c.SetAction(p => Guard(() =>
             {
-                string outDir = Path.GetFullPath(p.GetValue(common.Out)!);
+                string outDir = Preflight.Out(p.GetValue(common.Out));
                 var list = p.GetResult(seeds) is null && p.GetResult(common.Seed) is not null ? new[] { p.GetValue(common.Seed) } : ParseSeeds(p.GetValue(seeds)!);
                 return RunAll(outDir, list, common.Policy(p), new ConsoleProgress());
             }));
@@ -48,12 +48,22 @@ namespace Entk.Cli
         internal static int RunAll(string outDir, IReadOnlyList<long> seeds, OutputPolicy policy, ConsoleProgress progress)
         {
             string index = Path.Combine(outDir, "index.md");
-            if (policy == OutputPolicy.FailIfExists && File.Exists(index)) throw new OutputExistsException(index + " (use --resume to continue or --force to replace)");
+            if (policy == OutputPolicy.FailIfExists && File.Exists(index))
+                throw new OutputExistsException(index, "already exists (a finished `entk reproduce all`); --resume keeps the verified experiments and rewrites it, --force redoes everything.");
+            string FolderOf(long seed) => seed == seeds[0] ? outDir : Path.Combine(outDir, "seeds", "seed" + seed.ToString(CultureInfo.InvariantCulture));
+            foreach (var seed in seeds)
+            {
+                // every experiment folder of every seed is checked before the first one starts
+                string folder = FolderOf(seed);
+                Preflight.Tms(Path.Combine(folder, "tms"), TmsConfig.PaperModels, seed, new TmsAnalysisOptions(), policy);
+                Preflight.Mlp(Path.Combine(folder, "mlp"), Path.Combine(folder, "grokking"), new MlpConfig(), seed, new MlpAnalysisOptions(), policy);
+            }
+            ErrorBoundary.BeginWork();
             var sw = Stopwatch.StartNew();
             var results = new List<SeedClaims>();
             foreach (var seed in seeds)
             {
-                string folder = seed == seeds[0] ? outDir : Path.Combine(outDir, "seeds", "seed" + seed.ToString(CultureInfo.InvariantCulture));
+                string folder = FolderOf(seed);
                 progress.Log(FormattableString.Invariant($"=== seed {seed} → {folder}"));
                 var tms = RunTms(Path.Combine(folder, "tms"), TmsConfig.PaperModels, seed, new TmsAnalysisOptions(), policy, progress);
                 var (mlp, grok) = RunMlp(Path.Combine(folder, "mlp"), Path.Combine(folder, "grokking"), new MlpConfig(), seed, new MlpAnalysisOptions(), policy, progress);
@@ -61,9 +71,9 @@ namespace Entk.Cli
             }
             double seconds = sw.Elapsed.TotalSeconds;
             WriteIndex(outDir, results, seconds, policy != OutputPolicy.FailIfExists);
-            int pass = results[0].Claims.Count(x => x.Verdict == Verdict.Pass), fail = results[0].Claims.Count(x => x.Verdict == Verdict.Fail);
-            progress.Log(FormattableString.Invariant($"all: wrote {index} in {seconds:0.0}s; main seed {seeds[0]}: {pass} claims pass, {fail} fail"));
-            Console.Out.WriteLine(FormattableString.Invariant($"{index}: {pass} pass, {fail} fail (seed {seeds[0]}); run time {seconds:0.0} s"));
+            string summary = ReportWriter.Summary(results[0].Claims);
+            progress.Log(FormattableString.Invariant($"all: wrote {index} in {seconds:0.0}s; main seed {seeds[0]}: claims {summary}"));
+            Console.Out.WriteLine(FormattableString.Invariant($"{index}: {summary} (seed {seeds[0]}); run time {seconds:0.0} s"));
             return 0;
         }
 
@@ -73,7 +83,9 @@ namespace Entk.Cli
             var sb = new StringBuilder();
             sb.Append("# Entk — reproduction of *Feature Identification via the Empirical NTK* (arXiv 2510.00468, v3)\n\n");
             sb.Append(FormattableString.Invariant($"Seeds: {string.Join(", ", results.Select(r => r.Seed))} (main run: seed {main.Seed}). Total run time: {seconds:0.0} s. Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.\n\n"));
-            sb.Append("Verdicts follow fixed rules stated beside each claim; \"info\" rows are reported for comparison only. Details, per-experiment figures and raw arrays: [tms/report.md](tms/report.md), [mlp/report.md](mlp/report.md), [grokking/report.md](grokking/report.md).\n\n");
+            foreach (var r in results.Where(r => r.Claims.Any(c => c.Verdict == Verdict.NotEvaluated)))
+                sb.Append(FormattableString.Invariant($"> **Warning (seed {r.Seed}): training diverged**; {r.Claims.Count(c => c.Verdict == Verdict.NotEvaluated)} claims are **not evaluated** (see the experiment reports).\n\n"));
+            sb.Append("Verdicts follow fixed rules stated beside each claim; \"info\" rows are reported for comparison only; \"not evaluated\" rows belong to a run whose training diverged. Details, per-experiment figures and raw arrays: [tms/report.md](tms/report.md), [mlp/report.md](mlp/report.md), [grokking/report.md](grokking/report.md).\n\n");
             sb.Append("## Figures (main seed)\n\n![TMS](tms/figure.png)\n\n![MLP spectra](mlp/spectra.png)\n\n![first cliff](mlp/first_cliff.png)\n\n![second cliff](mlp/second_cliff.png)\n\n![grokking](grokking/grokking.png)\n\n![overlap](grokking/overlap.png)\n\n![heatmaps](grokking/heatmaps.png)\n\n");
             sb.Append(FormattableString.Invariant($"## Claims (seed {main.Seed})\n\n"));
             sb.Append(ReportWriter.ClaimsTable(main.Claims));
@@ -104,7 +116,7 @@ namespace Entk.Cli
                     ["folder"] = Path.GetRelativePath(outDir, r.Folder),
                     ["claims"] = new JsonArray(r.Claims.Select(c => (JsonNode?)new JsonObject
                     {
-                        ["id"] = c.Id, ["claim"] = c.Claim, ["paper"] = c.PaperValue, ["measured"] = c.Measured, ["rule"] = c.Rule, ["verdict"] = c.Verdict.ToString().ToLowerInvariant(),
+                        ["id"] = c.Id, ["claim"] = c.Claim, ["paper"] = c.PaperValue, ["measured"] = c.Measured, ["rule"] = c.Rule, ["verdict"] = ReportWriter.Key(c.Verdict),
                     }).ToArray()),
                 }).ToArray()),
             };

@@ -242,8 +242,10 @@ namespace Entk.Cli
 
         private static int RunBench(string jsonPath, bool quick, bool paperFull, bool skipPaper, string paperDtype, bool force)
         {
-            if (!force && File.Exists(jsonPath)) throw new OutputExistsException(Path.GetFullPath(jsonPath));
+            jsonPath = Preflight.File(jsonPath, "--json");
+            if (!force && File.Exists(jsonPath)) throw new OutputExistsException(jsonPath, "already exists; --force replaces it, or choose another --json path.");
             if (paperDtype is not ("float64" or "float32")) throw new EntkArgumentException("--paper-dtype", "float64 or float32", paperDtype);
+            ErrorBoundary.BeginWork();
             var progress = new ConsoleProgress();
             string dir = Directory.CreateTempSubdirectory("entk-bench-").FullName;
             string self = typeof(Commands).Assembly.Location;

@@ -151,6 +151,15 @@ namespace Entk
             Path = path;
         }
 
+        /// <summary>Creates the exception with a reason in words, e.g. for a folder: "is not empty and holds files no Entk run wrote; …".</summary>
+        /// <param name="path">The existing file or folder.</param>
+        /// <param name="reason">Why it cannot be written, and what to do (a sentence that follows the quoted path).</param>
+        public OutputExistsException(string path, string reason)
+            : base("'" + path + "' " + reason)
+        {
+            Path = path;
+        }
+
         /// <summary>The existing file.</summary>
         public string Path { get; }
     }

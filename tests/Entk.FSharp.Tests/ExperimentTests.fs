@@ -73,7 +73,7 @@ let ``TMS claims and the output folder: files, manifest, claims read back, and t
         let manifest = readJson (Path.Combine(folder, ExperimentOutput.ManifestName))
         Assert.That((manifest |> field "settings").GetValue<string>(), equalTo settings)
         Assert.That((TmsOutputs.ReadClaims folder).Count, equalTo claims.Count)
-        Assert.That(File.ReadAllText(Path.Combine(folder, "report.md")), Does.Contain "| claim | paper | measured | rule | verdict |")
+        Assert.That(File.ReadAllText(Path.Combine(folder, "report.md")), Does.Contain "| claim | paper (same configuration) | measured | rule | verdict |")
         // policies: refuse, resume (complete: nothing to do), overwrite
         throws<OutputExistsException> (fun () -> ExperimentOutput.Open(folder, "tms", settings, OutputPolicy.FailIfExists) |> ignore) |> ignore
         Assert.That(ExperimentOutput.Open(folder, "tms", settings, OutputPolicy.Resume).IsComplete, Is.True)

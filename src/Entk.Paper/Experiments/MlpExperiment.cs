@@ -362,10 +362,66 @@ namespace Entk.Experiments
         /// <summary>min(TopK, p²), checked before any work: both cliffs after λ0 must lie inside the top k.</summary>
         private static int CheckedTopK(MlpAnalysisOptions o, int p, CliffLayout layout)
         {
+            Check.NotNull(o.Cliffs, "options.Cliffs");
+            Check.NotNull(o.HeatmapEpochs, "options.HeatmapEpochs");
+            Check.NotNull(o.SpectrumEpochs, "options.SpectrumEpochs");
+            if (!(o.AlignmentThreshold > 0 && o.AlignmentThreshold <= 1))
+                throw new EntkArgumentException("options.AlignmentThreshold", "a number in (0, 1]", Check.R(o.AlignmentThreshold));
+            int need = layout.SecondStart + layout.Size;
+            if ((long)p * p < need)
+                throw new EntkArgumentException("Modulus", Check.Inv($"a modulus whose p² eigenpairs hold λ0 and both cliffs of 4⌊p/2⌋ (p = 3 or p ≥ 5)"),
+                    Check.Inv($"p = {p}: p² = {p * p} < {need}"));
+            Check.Positive(o.TopK, "options.TopK");
             int k = Math.Min(o.TopK, p * p);
-            if (k < layout.SecondStart + layout.Size)
-                throw new EntkArgumentException("options.TopK", Check.Inv($"at least {layout.SecondStart + layout.Size} eigenpairs (two cliffs of {layout.Size} after λ0)"), k.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (k < need)
+                throw new EntkArgumentException("options.TopK", Check.Inv($"at least {need} eigenpairs (two cliffs of {layout.Size} after λ0)"), k.ToString(System.Globalization.CultureInfo.InvariantCulture));
             return k;
+        }
+
+        /// <summary>
+        /// Validates the settings and the analysis options together, before any work: among others, the top k must hold λ0 and
+        /// both cliffs of 4K (k ≥ 8K + 1, which also rules out p = 4).
+        /// </summary>
+        /// <param name="config">Settings.</param>
+        /// <param name="options">Analysis options (default: the paper's).</param>
+        /// <exception cref="EntkArgumentException">A setting or option is invalid (e.g. options.TopK too small for the two cliffs).</exception>
+        public static void Validate(MlpConfig config, MlpAnalysisOptions? options = null)
+        {
+            Check.NotNull(config, nameof(config));
+            config.Validate();
+            CheckedTopK(options ?? new MlpAnalysisOptions(), config.Modulus, CliffLayout.For(config.Modulus));
+        }
+
+        /// <summary>What to change when an MLP run's plan does not fit (library wording).</summary>
+        internal const string Alternatives = "Use a smaller modulus (Modulus; the traced kernels are p² × p²) or width (Width), fewer eigenpairs (options.TopK), or fewer checkpoints (Epochs, LogEvery).";
+
+        /// <summary>
+        /// Validates the settings and lists every array a run of them allocates: training (<see cref="MlpTraining.Plan"/>), the
+        /// traced kernels p² × p² with the eigensolver's copies (the kernel phase is sequential, so its peak counts once), the
+        /// kept spectra (p² × k per kernel or checkpoint) and the inputs of the kernel computation. With <see cref="Validate"/>
+        /// it is checked before any work, so a run is refused before it trains, not after.
+        /// </summary>
+        /// <param name="config">Settings.</param>
+        /// <param name="options">Analysis options (default: the paper's).</param>
+        /// <param name="finalAnalysis">Whether the final model is analysed (<see cref="Analyze"/>).</param>
+        /// <param name="grokking">Whether every checkpoint is analysed (<see cref="AnalyzeGrokking"/>).</param>
+        /// <returns>The plan.</returns>
+        /// <exception cref="EntkArgumentException">A setting is invalid.</exception>
+        public static MemoryPlan Plan(MlpConfig config, MlpAnalysisOptions? options = null, bool finalAnalysis = true, bool grokking = false)
+        {
+            Check.NotNull(config, nameof(config));
+            var o = options ?? new MlpAnalysisOptions();
+            var plan = MlpTraining.Plan(config);
+            int p = config.Modulus;
+            if (!finalAnalysis && !grokking) return plan;
+            long n = (long)p * p;
+            long k = Math.Clamp(o.TopK, 1, n);
+            plan = plan
+                .Add(Check.Inv($"traced kernels p² × p² = {n} × {n}"), "Modulus", finalAnalysis ? 8 : 5, n, n)
+                .Add(Check.Inv($"kernel inputs p² × 2p = {n} × {2L * p}"), "Modulus", 2, n, 2L * p);
+            if (finalAnalysis) plan = plan.Add(Check.Inv($"3 spectra p² × k = {n} × {k}"), "Modulus, TopK", 3, n, k);
+            if (grokking) plan = plan.Add(Check.Inv($"{config.CheckpointCount} checkpoint spectra p² × k = {n} × {k}"), "Epochs, LogEvery, Modulus, TopK", config.CheckpointCount, n, k);
+            return plan;
         }
 
         /// <summary>Trains the MLP and analyses the final model.</summary>
@@ -375,6 +431,8 @@ namespace Entk.Experiments
         /// <returns>The analysis.</returns>
         public static MlpAnalysis Run(MlpConfig config, long seed, MlpAnalysisOptions? options = null)
         {
+            Plan(config, options).Require(Check.Inv($"the MLP run (p = {config.Modulus}, H = {config.Width})"), alternatives: Alternatives);
+            Validate(config, options);
             var sw = Stopwatch.StartNew();
             var trained = MlpTraining.Train(MlpSetup.Create(config, seed), new MlpTrainingOptions { Progress = options?.Progress });
             return Analyze(trained, options, sw.Elapsed.TotalSeconds);
@@ -418,6 +476,8 @@ namespace Entk.Experiments
         /// <returns>The analysis.</returns>
         public static GrokkingAnalysis RunGrokking(MlpConfig config, long seed, MlpAnalysisOptions? options = null)
         {
+            Plan(config, options, finalAnalysis: false, grokking: true).Require(Check.Inv($"the grokking run (p = {config.Modulus}, H = {config.Width})"), alternatives: Alternatives);
+            Validate(config, options);
             var sw = Stopwatch.StartNew();
             var trained = MlpTraining.Train(MlpSetup.Create(config, seed), new MlpTrainingOptions { Progress = options?.Progress });
             return AnalyzeGrokking(trained, options, sw.Elapsed.TotalSeconds);

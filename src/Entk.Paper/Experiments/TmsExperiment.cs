@@ -46,7 +46,8 @@ namespace Entk.Experiments
             if (Betas.Count == 0) throw new EntkArgumentException(nameof(Betas), "at least one β", "an empty list");
             foreach (var b in Betas) Check.Finite(b, nameof(Betas));
             if (Betas.Distinct().Count() != Betas.Count) throw new EntkArgumentException(nameof(Betas), "distinct β values", string.Join(", ", Betas.Select(Check.R)));
-            Check.InRange(TopK, 1, features * samples, nameof(TopK));
+            Check.NotNull(Cliffs, nameof(Cliffs));
+            Check.InRange(TopK, 1, (int)Math.Min(int.MaxValue, (long)features * samples), nameof(TopK));
             if (WriteKernels && (long)features * samples > 4000)
                 throw new EntkArgumentException(nameof(WriteKernels), "n·D ≤ 4000 when writing explicit kernels", Check.Inv($"n·D = {(long)features * samples}"));
         }
@@ -126,6 +127,55 @@ namespace Entk.Experiments
     /// <summary>The TMS experiment of the paper (paper-spec §2.1): train, flattened eNTK spectra per β, heatmaps, scores.</summary>
     public static class TmsExperiment
     {
+        /// <summary>What to change when a TMS run's plan does not fit (library wording).</summary>
+        internal const string Alternatives = "Use fewer features (Features) or samples (Samples), fewer eigenpairs (options.TopK) or fewer β values (options.Betas).";
+
+        /// <summary>
+        /// Validates the settings and lists every array a run of them allocates (the options are checked by
+        /// <see cref="Validate"/>; both run before any work): training
+        /// (<see cref="TmsTraining.Plan"/>) and the kept spectra (an (n·D) × k eigenvector matrix per β, with the copies made
+        /// while one is computed) and the dataset copies handed to the engine. The eNTK engine checks its own working memory against the budget when it runs.
+        /// </summary>
+        /// <param name="config">Settings.</param>
+        /// <param name="options">Analysis options (default: the paper's).</param>
+        /// <returns>The plan.</returns>
+        /// <exception cref="EntkArgumentException">A setting is invalid.</exception>
+        public static Training.MemoryPlan Plan(TmsConfig config, TmsAnalysisOptions? options = null)
+        {
+            Check.NotNull(config, nameof(config));
+            var o = options ?? new TmsAnalysisOptions();
+            var plan = TmsTraining.Plan(config);
+            long rows = (long)config.Features * config.Samples;
+            long k = Math.Clamp(o.TopK, 1, rows);
+            int betas = o.Betas?.Count ?? 0;
+            return plan.Add(Check.Inv($"eigenvectors (n·D) × k = {rows} × {k} per β"), "Features, Samples, TopK", betas + 2, rows, k)
+                .Add(Check.Inv($"dataset copies for the eNTK D × n = {config.Samples} × {config.Features}"), "Samples, Features", 2, config.Samples, config.Features);
+        }
+
+        /// <summary>Validates the settings and the analysis options together, before any work (e.g. TopK ≤ n·D; β ≠ 0 needs positive importances).</summary>
+        /// <param name="config">Settings.</param>
+        /// <param name="options">Analysis options (default: the paper's).</param>
+        /// <exception cref="EntkArgumentException">A setting or option is invalid.</exception>
+        public static void Validate(TmsConfig config, TmsAnalysisOptions? options = null)
+        {
+            Check.NotNull(config, nameof(config));
+            config.Validate();
+            var o = options ?? new TmsAnalysisOptions();
+            o.Validate(config.Features, config.Samples);
+            if (o.Betas.Any(b => b != 0) && !(Math.Pow(config.ImportanceDecay, config.Features - 1) > 0))
+                throw new EntkArgumentException(nameof(TmsConfig.ImportanceDecay), Check.Inv($"a decay r whose smallest importance r^(n−1) is positive in float64 (n = {config.Features}), as β ≠ 0 rescales by the importances"),
+                    Check.Inv($"r = {Check.R(config.ImportanceDecay)}, r^(n−1) = 0 (underflow)"), "Use β = 0 only (--betas 0) or a decay closer to 1.");
+            var importance = config.Importance();
+            foreach (var b in o.Betas)
+                for (int c = 0; c < importance.Length; c++)
+                {
+                    double f = Math.Pow(importance[c], b);
+                    if (!double.IsFinite(f) || f <= 0)
+                        throw new EntkArgumentException(nameof(TmsAnalysisOptions.Betas), "exponents β for which every rescaling factor I_c^β of the kernel is a positive finite float64",
+                            Check.Inv($"β = {Check.R(b)}: I_{c}^β = {Check.R(importance[c])}^{Check.R(b)} = {Check.R(f)}"));
+                }
+        }
+
         /// <summary>Trains one configuration and analyses it.</summary>
         /// <param name="config">Model/data/training settings.</param>
         /// <param name="seed">Seed of the setup (weights and data).</param>
@@ -134,6 +184,8 @@ namespace Entk.Experiments
         public static TmsModelAnalysis Run(TmsConfig config, long seed, TmsAnalysisOptions? options = null)
         {
             Check.NotNull(config, nameof(config));
+            Plan(config, options).Require("the TMS run " + config.Name, alternatives: Alternatives);
+            Validate(config, options);
             var setup = TmsSetup.Create(config, seed);
             var sw = Stopwatch.StartNew();
             var trained = TmsTraining.Train(setup, new TmsTrainingOptions { Progress = options?.Progress });

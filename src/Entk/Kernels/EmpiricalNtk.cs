@@ -346,6 +346,8 @@ namespace Entk.Kernels
             var xt = TorchOps.ToTensor(x).clone().DetachFromDisposeScope();
             if (opts.Method is NtkMethod.Auto or NtkMethod.Structured)
             {
+                if (model.Structured is { } st)
+                    MemoryBudget.Require(Check.Inv($"the matrix-free {reduction} operator of {model.Name} (structured factors)"), st.OperatorBytes(n, c, model.ParameterCount, model.InputDimension), opts.Budget, Alternatives);
                 using var scope = torch.NewDisposeScope();
                 var so = model.Structured?.FlatOperator(xt, s);
                 if (so is not null)
@@ -356,6 +358,8 @@ namespace Entk.Kernels
             }
             if (opts.Method == NtkMethod.JacobianContraction)
                 throw new EntkArgumentException(nameof(options) + ".Method", "Auto, Structured or NtkVectorProducts for an operator", "JacobianContraction (which forms the Jacobian)");
+            long graph = MemoryBudget.Sum(MemoryBudget.Product(model.JacobianWorkBytesPerSample, Math.Min(n, 64)), MemoryBudget.Product(8, dim, KernelOperator.ColumnChunk, 4));
+            MemoryBudget.Require(Check.Inv($"the matrix-free {reduction} operator of {model.Name} by NTK-vector products (autograd graph and product blocks {graph} B)"), graph, opts.Budget, Alternatives);
             var scale = TorchOps.ToTensor(s, 1, c).clone().DetachFromDisposeScope();
             double trace = FlattenedTrace(model, xt, s, opts);
             return new KernelOperator((int)dim, Check.Inv($"flattened {order}-major eNTK of {model.Name} (NtkVectorProducts)"), v =>
@@ -703,28 +707,11 @@ namespace Entk.Kernels
             long n1 = x1.shape[0], n2 = (x2 ?? x1).shape[0];
             int c = model.OutputDimension;
             long p = model.ParameterCount;
-            Tensor w;
-            switch (reduction.Kind)
-            {
-                case KernelReductionKind.AllPairsMean:
-                    w = TorchOps.ToTensor(s, 1, s.Length);
-                    break;
-                case KernelReductionKind.Block:
-                {
-                    var wd = new double[2 * c];
-                    wd[reduction.OutputC] = s[reduction.OutputC];
-                    wd[c + reduction.OutputD] = s[reduction.OutputD];
-                    w = TorchOps.ToTensor(wd, 2, c);
-                    break;
-                }
-                default:
-                    w = torch.diag(TorchOps.ToTensor(s, s.Length));
-                    break;
-            }
-            long v = w.shape[0];
             var plan = PlanContraction(model, reduction, n1, n2, x2 is not null, kernelBytes, opts);
             int outputChunk = plan.OutputChunk;
             MemoryBudget.Require(Check.Inv($"the {reduction} kernel by Jacobian contraction ({plan.Estimate.Formula})"), plan.Estimate.Bytes, opts.Budget, Alternatives);
+            var w = RuleKernels.OutputWeights(reduction, s);           // V × C, allocated only after the plan fits
+            long v = w.shape[0];
 
             Tensor? total = null;
             for (int start = 0; start < v; start += outputChunk)

@@ -146,7 +146,7 @@ namespace Entk.Kernels.Rules
 
         private static Tensor ProbeWeights(long b, long v, ScalarType dtype)
         {
-            var gen = new torch.Generator(12345, torch.CPU);
+            var gen = new torch.Generator((ulong)(12345 + 7919 * b + v), torch.CPU);
             return torch.randn(new long[] { b, v }, ScalarType.Float64, generator: gen).to(dtype);
         }
 
@@ -183,9 +183,12 @@ namespace Entk.Kernels.Rules
                         "The eNTK is defined per sample; a module that mixes the samples of a batch (e.g. batch statistics) has none.");
             }
             if (!y.requires_grad) return;
-            var yv = y.mm(w.t());                                                          // (B, V)
+            // Rules are linear in the cotangents, so one random virtual output checks them as well as V would, at the cost
+            // of two backward passes whatever the number of outputs.
+            var wr = ProbeWeights(1, w.shape[1], ScalarType.Float64);
+            var yv = y.mm(wr.t());                                                         // (B, 1)
             long v = yv.shape[1];
-            var pw = ProbeWeights(b, v, ScalarType.Float64);
+            var pw = ProbeWeights(b, v, ScalarType.Float64) + 1.5;
             var leaves = covered.Select(t => session.Leaves[t]).ToArray();
             var cot = Cotangents(calls, yv, retainLast: true);
             var reference = torch.autograd.grad(new[] { (yv * pw).sum() }, leaves, allow_unused: true);
@@ -367,26 +370,39 @@ namespace Entk.Kernels.Rules
 
         private static GradientFactors Cast(GradientFactors f, ScalarType type) => f.To(type);
 
-        /// <summary>A probe of the per-sample memory: factor bytes per sample for each tensor, from one captured sample.</summary>
+        /// <summary>
+        /// A probe of the per-sample memory: factor bytes per sample for each tensor, from one captured sample with one and
+        /// with two virtual outputs (stored factors are an input part plus a part proportional to V, so V outputs cost
+        /// b₁ + (V − 1)(b₂ − b₁) without V backward passes). Generic tensors: 8·V·P_t.
+        /// </summary>
         public long[] FactorBytesPerSample(Tensor x, Tensor w)
         {
             using var scope = torch.NewDisposeScope();
             var all = Enumerable.Range(0, _moduleOf.Length).ToArray();
+            long v = w.shape[0];
             var bytes = new long[all.Length];
             var covered = all.Where(Covered).ToArray();
             if (covered.Length > 0)
             {
-                var f = CaptureChunk(x.narrow(0, 0, 1), w, covered, null);
-                // Factors of one module share its inputs: count each module's bytes once (on its first tensor).
-                var counted = new HashSet<int>();
-                foreach (int t in covered)
+                var x1 = x.narrow(0, 0, 1);
+                long[] Probe(Tensor wp)
                 {
-                    if (f[t] is null) continue;
-                    bytes[t] = counted.Add(_moduleOf[t]) ? f[t]!.StoredBytes : f[t]!.StoredBytes / 2;
-                    f[t]!.Release();
+                    var f = CaptureChunk(x1, wp, covered, null);
+                    var b = new long[all.Length];
+                    foreach (int t in covered)
+                    {
+                        if (f[t] is null) continue;
+                        b[t] = f[t]!.StoredBytes;
+                        f[t]!.Release();
+                    }
+                    return b;
                 }
+                var one = Probe(w.narrow(0, 0, 1));
+                var two = v >= 2 ? Probe(w.narrow(0, 0, 2)) : one;
+                foreach (int t in covered)
+                    bytes[t] = MemoryBudget.Sum(one[t], MemoryBudget.Product(Math.Max(0, two[t] - one[t]), Math.Max(0, v - 1)));
             }
-            foreach (int t in all.Where(t => !Covered(t))) bytes[t] = MemoryBudget.Product(8, w.shape[0], _model.Layout.Tensors[t].Count);
+            foreach (int t in all.Where(t => !Covered(t))) bytes[t] = MemoryBudget.Product(8, v, _model.Layout.Tensors[t].Count);
             return bytes;
         }
     }

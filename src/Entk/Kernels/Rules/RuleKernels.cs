@@ -133,12 +133,15 @@ namespace Entk.Kernels.Rules
         {
             int c = model.OutputDimension;
             long n1 = x1.shape[0], n2 = (x2 ?? x1).shape[0];
+            long rows = reduction.RowsFor(n1, c), cols = reduction.RowsFor(n2, c);
+            long kernelBytes = MemoryBudget.Product(8, rows, cols, groupCount + 2);
+            // The kernels alone must fit before anything runs (a probe capture costs one backward pass per output).
+            MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by layer rules (kernels {kernelBytes} B)"), kernelBytes, opts.Budget / 2,
+                "Alternatives: fewer inputs, a smaller reduction (TraceMean or AllPairsMean give N×N), EmpiricalNtk.Spectrum (matrix-free when the kernel does not fit), or a larger NtkOptions.MemoryBudgetBytes.");
             var w = OutputWeights(reduction, s);
             long v = w.shape[0];
             engine.CheckOnData(x1, w);
             var perSample = engine.FactorBytesPerSample(x1, w);
-            long rows = reduction.RowsFor(n1, c), cols = reduction.RowsFor(n2, c);
-            long kernelBytes = MemoryBudget.Product(8, rows, cols, groupCount + 2);
             long totalSamples = n1 + (x2 is null ? 0 : n2);
             var est = Estimate(kernelBytes, perSample, totalSamples, opts.Budget, out var passes);
             MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by layer rules ({est.Formula})"), est.Bytes, opts.Budget,
