@@ -55,7 +55,7 @@ namespace Entk.Cli
             {
                 string folder = seed == seeds[0] ? outDir : Path.Combine(outDir, "seeds", "seed" + seed.ToString(CultureInfo.InvariantCulture));
                 progress.Log(FormattableString.Invariant($"=== seed {seed} → {folder}"));
-                var tms = RunTms(Path.Combine(folder, "tms"), TmsConfig.PaperModels, seed, new TmsAnalysisOptions(), policy, progress);
+                var tms = RunTms(Path.Combine(folder, "tms"), TmsConfig.PaperModels, seed, new TmsAnalysisOptions { Linearize = true }, policy, progress);
                 var (mlp, grok) = RunMlp(Path.Combine(folder, "mlp"), Path.Combine(folder, "grokking"), new MlpConfig(), seed, new MlpAnalysisOptions(), policy, progress);
                 results.Add(new SeedClaims(seed, folder, tms.Concat(mlp).Concat(grok).ToArray()));
             }

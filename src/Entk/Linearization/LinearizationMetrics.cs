@@ -9,8 +9,10 @@ namespace Entk.Linearization
     /// </summary>
     public sealed class LinearizationScore
     {
-        internal LinearizationScore(double linearizedMse, double modelMse, double linearizedAccuracy, double modelAccuracy, double r2)
+        internal LinearizationScore(double linearizedMse, double modelMse, int linearizedHits, int modelHits, int samples, double r2)
         {
+            _gap = 100.0 * (modelHits - linearizedHits) / samples;
+            double linearizedAccuracy = (double)linearizedHits / samples, modelAccuracy = (double)modelHits / samples;
             LinearizedMse = linearizedMse;
             ModelMse = modelMse;
             LinearizedAccuracy = linearizedAccuracy;
@@ -34,7 +36,9 @@ namespace Entk.Linearization
         public double ModelAccuracy { get; }
 
         /// <summary>Accuracy gap in percentage points = 100·(accuracy(f) − accuracy(f_lin)) (the author's sign: positive when the linearisation is less accurate).</summary>
-        public double AccuracyGapPercentagePoints => 100.0 * (ModelAccuracy - LinearizedAccuracy);
+        public double AccuracyGapPercentagePoints => _gap;
+
+        private readonly double _gap;
 
         /// <summary>
         /// R² = 1 − Σ_{n,c}(f_lin − f)² / Σ_{n,c}(f − mean(f))², the mean taken over all M·C entries of f (a global mean).
@@ -91,7 +95,7 @@ namespace Entk.Linearization
                 if (ArgMax(fl.Slice(r * cols, cols)) == label) hitLin++;
                 if (ArgMax(f.Slice(r * cols, cols)) == label) hitModel++;
             }
-            return new LinearizationScore(sLin / f.Length, sModel / f.Length, (double)hitLin / rows, (double)hitModel / rows, 1 - sDiff / sTot);
+            return new LinearizationScore(sLin / f.Length, sModel / f.Length, hitLin, hitModel, rows, 1 - sDiff / sTot);
         }
 
         /// <summary>The first index of the maximum (torch.argmax convention).</summary>
