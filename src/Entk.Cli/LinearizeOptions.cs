@@ -41,8 +41,8 @@ namespace Entk.Cli
             bool on = p.GetValue(Linearize);
             if (!on)
             {
-                if (p.GetResult(Ridge) is not null) throw new EntkArgumentException("--ridge", "--linearize as well", "--ridge without --linearize");
-                if (p.GetResult(Method) is not null) throw new EntkArgumentException("--linearize-method", "--linearize as well", "--linearize-method without --linearize");
+                if (p.GetResult(Ridge) is { Implicit: false }) throw new EntkArgumentException("--ridge", "--linearize as well", "--ridge without --linearize");
+                if (p.GetResult(Method) is { Implicit: false }) throw new EntkArgumentException("--linearize-method", "--linearize as well", "--linearize-method without --linearize");
                 return options;
             }
             string m = p.GetValue(Method)!;

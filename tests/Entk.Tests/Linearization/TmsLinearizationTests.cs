@@ -122,9 +122,16 @@ namespace Entk.Tests.Linearization
             {
                 var (code, output) = CliTests.Run("tms", "--out", dir, "-n", "6", "-m", "2", "-D", "10", "--steps", "5", "-k", "5", "--ridge", "1e-3");
                 Assert.That(code, Is.EqualTo(2), output);
-                Assert.That(output, Does.Contain("--ridge"));
+                Assert.That(output, Does.Contain("--ridge without --linearize"));
+                Assert.That(Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any(), Is.False, "refused before anything was written");
+                // Control: the same command without --ridge runs (the option's default is not mistaken for a given value).
+                (code, output) = CliTests.Run("tms", "--out", dir, "-n", "6", "-m", "2", "-D", "10", "--steps", "5", "-k", "5", "--betas", "0");
+                Assert.That(code, Is.EqualTo(0), output);
+                Assert.That(File.Exists(Path.Combine(dir, "m2_S0.3", "linearization.json")), Is.False, "no check without --linearize");
+                Directory.Delete(dir, true);
                 (code, output) = CliTests.Run("tms", "--out", dir, "-n", "6", "-m", "2", "-D", "10", "--steps", "5", "-k", "5", "--linearize", "--ridge", "0");
                 Assert.That(code, Is.EqualTo(2), output);
+                Assert.That(output, Does.Contain("positive ridges"));
                 (code, output) = CliTests.Run("tms", "--out", dir, "-n", "6", "-m", "2", "-D", "10", "--steps", "5", "-k", "5", "--linearize", "--linearize-method", "lu");
                 Assert.That(code, Is.EqualTo(2), output);
                 Assert.That(output, Does.Contain("--linearize-method"));
