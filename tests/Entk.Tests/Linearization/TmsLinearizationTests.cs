@@ -38,6 +38,42 @@ namespace Entk.Tests.Linearization
         }
 
         /// <summary>
+        /// Why "expand" ≈ "pure" for TMS: f(x) = ReLU(WᵀWx + b) is homogeneous, f(W(1 + t/2), b(1 + t)) has t-derivative
+        /// ReLU′(pre)·pre = f at t = 0, so f(x) = J(x)·θ′ exactly with θ′ = (W/2, b), and expand − pure = λ·J(x)(JᵀJ + λI)⁻¹θ′.
+        /// </summary>
+        [Test]
+        public void Tms_OutputIsTheJacobianTimesHalfWeightsAndBias_SoTheVariantsDifferOnlyByTheRidgeTerm()
+        {
+            var setup = TmsSetup.Create(new TmsConfig { Features = 8, Hidden = 3, Samples = 20, Sparsity = 0.4, LearningRate = 1e-2 }, 5);
+            var model = TmsTraining.Train(setup, steps: 200).Model;
+            var x = setup.Inputs;
+            var theta = model.GetParameters();
+            int pw = 3 * 8;
+            var dir = theta.Select((v, i) => i < pw ? v / 2 : v).ToArray();
+            var jac = EmpiricalNtk.ComputeJacobian(model, x, new NtkOptions { Method = NtkMethod.JacobianContraction });
+            var f = model.Evaluate(x);
+            var jd = new double[x.Rows * 8];
+            for (int n = 0; n < x.Rows; n++)
+                for (int c = 0; c < 8; c++)
+                    jd[n * 8 + c] = Enumerable.Range(0, model.ParameterCount).Sum(mu => jac[n, c, mu] * dir[mu]);
+            TestUtil.AssertClose(Matrix.FromArray(x.Rows, 8, jd), f, 1e-12, "J·(W/2, b) = f");
+            double lambda = 1e-3;
+            var fit = KernelRegression.Fit(model, x, x, lambda);
+            var xt = TmsTestSet.Create(setup.Config, 5, 7);
+            var diff = TestUtil.Add(fit.Predict(xt, LinearizationVariant.ExpandAroundModel), TestUtil.Scale(fit.Predict(xt, LinearizationVariant.PureNtk), -1));
+            // λ·J(x)(G + λI)⁻¹θ′ with the explicit Jacobian.
+            var j = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(x.Rows * 8, model.ParameterCount, (r, mu) => jac[r / 8, r % 8, mu]);
+            var g = j.Transpose() * j + lambda * MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseIdentity(model.ParameterCount);
+            var z = g.Solve(MathNet.Numerics.LinearAlgebra.Vector<double>.Build.DenseOfArray(dir)) * lambda;
+            var jt = EmpiricalNtk.ComputeJacobian(model, xt, new NtkOptions { Method = NtkMethod.JacobianContraction });
+            var expected = new double[xt.Rows * 8];
+            for (int n = 0; n < xt.Rows; n++)
+                for (int c = 0; c < 8; c++)
+                    expected[n * 8 + c] = Enumerable.Range(0, model.ParameterCount).Sum(mu => jt[n, c, mu] * z[mu]);
+            TestUtil.AssertClose(diff, Matrix.FromArray(xt.Rows, 8, expected), 1e-10, "expand − pure");
+        }
+
+        /// <summary>
         /// The (m = 40, S = 0.9) TMS model (P = 2,050): the parameter-side route and matrix-free CG never form the N·C × N·C
         /// kernel; on D = 60 (N·C = 3,000) both match the dense Cholesky solve to 1e-8 at the paper's ridge 1e-4, and at the
         /// paper's D = 500 (25,000²) Auto takes the parameter side.
