@@ -65,7 +65,7 @@ namespace Entk.Cli
             {
                 string folder = FolderOf(seed);
                 progress.Log(FormattableString.Invariant($"=== seed {seed} → {folder}"));
-                var tms = RunTms(Path.Combine(folder, "tms"), TmsConfig.PaperModels, seed, new TmsAnalysisOptions(), policy, progress);
+                var tms = RunTms(Path.Combine(folder, "tms"), TmsConfig.PaperModels, seed, new TmsAnalysisOptions { Linearize = true }, policy, progress);
                 var (mlp, grok) = RunMlp(Path.Combine(folder, "mlp"), Path.Combine(folder, "grokking"), new MlpConfig(), seed, new MlpAnalysisOptions(), policy, progress);
                 results.Add(new SeedClaims(seed, folder, tms.Concat(mlp).Concat(grok).ToArray()));
             }

@@ -13,12 +13,12 @@ namespace Entk.Cli
     {
         private static Command ReproduceTms()
         {
-            var c = new Command("tms", "Toy models of superposition: train the paper's three models (m, S) ∈ {(10, 0.3), (10, 0.9), (40, 0.9)}, flattened eNTK spectra for β ∈ {0, 1, 0.3}, heatmaps, scores. Writes OUT/tms/.");
+            var c = new Command("tms", "Toy models of superposition: train the paper's three models (m, S) ∈ {(10, 0.3), (10, 0.9), (40, 0.9)}, flattened eNTK spectra for β ∈ {0, 1, 0.3}, heatmaps, scores, and the eNTK linearisation check (ridges 1e-4, 5e-4, 1). Writes OUT/tms/.");
             var common = new CommonOptions();
             common.AddTo(c);
             c.SetAction(p => Guard(() =>
             {
-                RunTms(Path.Combine(Preflight.Out(p.GetValue(common.Out)), "tms"), TmsConfig.PaperModels, p.GetValue(common.Seed), new TmsAnalysisOptions(), common.Policy(p), new ConsoleProgress());
+                RunTms(Path.Combine(Preflight.Out(p.GetValue(common.Out)), "tms"), TmsConfig.PaperModels, p.GetValue(common.Seed), new TmsAnalysisOptions { Linearize = true }, common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
             return c;
@@ -40,7 +40,9 @@ namespace Entk.Cli
             var betas = new Option<string>("--betas") { Description = "Importance exponents β, comma-separated, distinct (every I_i^β must be a positive finite float64).", DefaultValueFactory = _ => "0,1,0.3" };
             var k = new Option<int>("--top-k", "-k") { Description = "Number of eigenpairs (1 to n·D).", DefaultValueFactory = _ => 80 };
             var kernels = new Option<bool>("--write-kernels") { Description = "Also write the explicit flattened kernels and the Jacobian (small cases, n·D ≤ 4000)." };
+            var lin = LinearizeOptions.Create();
             foreach (var o in new Option[] { n, m, s, samples, r, lr, steps, betas, k, kernels }) c.Options.Add(o);
+            lin.AddTo(c);
             c.SetAction(p => Guard(() =>
             {
                 string outDir = Preflight.Out(p.GetValue(common.Out));
@@ -49,7 +51,7 @@ namespace Entk.Cli
                     Features = p.GetValue(n), Hidden = p.GetValue(m), Sparsity = p.GetValue(s), Samples = p.GetValue(samples),
                     ImportanceDecay = p.GetValue(r), LearningRate = p.GetValue(lr), Steps = p.GetValue(steps),
                 };
-                var opts = new TmsAnalysisOptions { Betas = ParseDoubles(p.GetValue(betas)!, "--betas"), TopK = p.GetValue(k), WriteKernels = p.GetValue(kernels) };
+                var opts = lin.Apply(p, new TmsAnalysisOptions { Betas = ParseDoubles(p.GetValue(betas)!, "--betas"), TopK = p.GetValue(k), WriteKernels = p.GetValue(kernels) });
                 RunTms(outDir, new[] { cfg }, p.GetValue(common.Seed), opts, common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
@@ -74,6 +76,7 @@ namespace Entk.Cli
                 progress.Log(FormattableString.Invariant($"tms {a.Name}: reconstructed {a.ReconstructedFeatures}, final loss {a.Training.FinalLoss:G3}, train {a.TrainSeconds:0.0}s, eNTK spectra {a.KernelSeconds:0.00}s"));
                 if (a.Training.Divergence is { } d)
                     progress.Log("tms " + a.Name + ": WARNING: " + d + ". Its claims are not evaluated; lower --lr.");
+                if (a.Linearization is not null) progress.Log(TmsLinearizationOutputs.Summary(a));
                 analyses.Add(a);
             }
             var claims = TmsOutputs.Write(output, analyses, seed, sw.Elapsed.TotalSeconds, options);

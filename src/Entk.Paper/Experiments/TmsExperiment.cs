@@ -39,9 +39,35 @@ namespace Entk.Experiments
         /// <summary>Optional progress sink for training (when <see cref="TmsExperiment.Run"/> trains) and the spectra (default none).</summary>
         public IProgress<EntkProgress>? Progress { get; init; }
 
+        /// <summary>
+        /// Also run the eNTK linearisation check (<see cref="TmsLinearization"/>, paper-spec §1.9) on a fresh seeded test set
+        /// of D inputs (default false; <c>entk reproduce tms</c> and <c>entk tms --linearize</c> set it).
+        /// </summary>
+        public bool Linearize { get; init; }
+
+        /// <summary>The absolute ridges λ of the linearisation check (default 1e-4, 5e-4, 1: the values in the author's notebook).</summary>
+        public IReadOnlyList<double> LinearizationRidges
+        {
+            get => _ridges;
+            init => _ridges = value is null ? null! : Array.AsReadOnly(value.ToArray());
+        }
+
+        private readonly IReadOnlyList<double> _ridges = Array.AsReadOnly(new[] { 1e-4, 5e-4, 1.0 });
+
+        /// <summary>The linear-solve method of the linearisation check (default Auto: the parameter side, P ≪ N·C).</summary>
+        public Linearization.LinearSolveMethod LinearizationMethod { get; init; } = Linearization.LinearSolveMethod.Auto;
+
         /// <summary>Validates the options against n features, D samples and P parameters.</summary>
         internal void Validate(int features, int samples)
         {
+            if (Linearize)
+            {
+                Check.NotNull(LinearizationRidges, nameof(LinearizationRidges));
+                if (LinearizationRidges.Count == 0) throw new EntkArgumentException(nameof(LinearizationRidges), "at least one ridge", "an empty list");
+                foreach (var r in LinearizationRidges) Check.PositiveFinite(r, nameof(LinearizationRidges));
+                if (LinearizationRidges.Distinct().Count() != LinearizationRidges.Count) throw new EntkArgumentException(nameof(LinearizationRidges), "distinct ridges", string.Join(", ", LinearizationRidges.Select(Check.R)));
+                if (!Enum.IsDefined(LinearizationMethod)) throw new EntkArgumentException(nameof(LinearizationMethod), "a defined LinearSolveMethod", LinearizationMethod.ToString());
+            }
             Check.NotNull(Betas, nameof(Betas));
             if (Betas.Count == 0) throw new EntkArgumentException(nameof(Betas), "at least one β", "an empty list");
             foreach (var b in Betas) Check.Finite(b, nameof(Betas));
@@ -88,8 +114,9 @@ namespace Entk.Experiments
     /// <summary>One trained TMS model and its eNTK analysis.</summary>
     public sealed class TmsModelAnalysis
     {
-        internal TmsModelAnalysis(TmsTrainingResult training, IReadOnlyList<TmsBetaAnalysis> perBeta, double trainSeconds, double kernelSeconds)
+        internal TmsModelAnalysis(TmsTrainingResult training, IReadOnlyList<TmsBetaAnalysis> perBeta, double trainSeconds, double kernelSeconds, TmsLinearization? linearization = null)
         {
+            Linearization = linearization;
             Training = training;
             PerBeta = perBeta;
             TrainSeconds = trainSeconds;
@@ -119,6 +146,9 @@ namespace Entk.Experiments
 
         /// <summary>Seconds spent training.</summary>
         public double TrainSeconds { get; }
+
+        /// <summary>The eNTK linearisation check, when requested (<see cref="TmsAnalysisOptions.Linearize"/>); otherwise null.</summary>
+        public TmsLinearization? Linearization { get; }
 
         /// <summary>Seconds spent on eNTK spectra (all β) and heatmaps.</summary>
         public double KernelSeconds { get; }
@@ -218,7 +248,9 @@ namespace Entk.Experiments
                 results.Add(new TmsBetaAnalysis(beta, spectrum, cliffs, heatmap));
                 progress?.Report(new EntkProgress("entk spectra " + setup.Config.Name, ++done, o.Betas.Count));
             }
-            return new TmsModelAnalysis(trained, results.AsReadOnly(), trainSeconds, sw.Elapsed.TotalSeconds);
+            double kernelSeconds = sw.Elapsed.TotalSeconds;
+            var linearization = o.Linearize ? TmsLinearization.Run(trained, o.LinearizationRidges, o.LinearizationMethod, progress) : null;
+            return new TmsModelAnalysis(trained, results.AsReadOnly(), trainSeconds, kernelSeconds, linearization);
         }
     }
 }

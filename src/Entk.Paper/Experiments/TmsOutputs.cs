@@ -85,7 +85,8 @@ namespace Entk.Experiments
         /// <returns>The string.</returns>
         public static string Settings(IReadOnlyList<Training.TmsConfig> configs, long seed, TmsAnalysisOptions options) =>
             "tms seed=" + seed.ToString(CultureInfo.InvariantCulture) + " betas=" + string.Join(",", options.Betas.Select(TmsBetaAnalysis.FormatBeta)) +
-            " k=" + options.TopK.ToString(CultureInfo.InvariantCulture) + " " + string.Join(" ", configs.Select(c => c.ToString()));
+            " k=" + options.TopK.ToString(CultureInfo.InvariantCulture) + " " + string.Join(" ", configs.Select(c => c.ToString())) +
+            (options.Linearize ? " linearize=" + string.Join(",", options.LinearizationRidges.Select(Check.R)) + (options.LinearizationMethod == Linearization.LinearSolveMethod.Auto ? "" : ":" + options.LinearizationMethod) : "");
 
         /// <summary>Writes all outputs and completes the folder.</summary>
         /// <param name="output">The opened output folder.</param>
@@ -166,6 +167,11 @@ namespace Entk.Experiments
                     ["kernel_seconds"] = a.KernelSeconds,
                 };
                 foreach (var kv in betas.ToList()) { betas.Remove(kv.Key); m[kv.Key] = kv.Value; }
+                if (a.Linearization is not null)
+                {
+                    TmsLinearizationOutputs.Write(output, d, a);
+                    m["linearization"] = TmsLinearizationOutputs.Details(a.Linearization);
+                }
                 output.Json(d + "metrics.json", m.DeepClone());
                 modelsJson[a.Name] = m;
             }
@@ -225,6 +231,7 @@ namespace Entk.Experiments
                     string.Join(", ", b.Spectrum.Values.Take(3).Select(ReportWriter.G4)) + ", …",
                     b.Cliffs.ToString(), b.Heatmap.DiagonalCount.ToString(CultureInfo.InvariantCulture), ReportWriter.G4(b.Heatmap.Mmcs), ReportWriter.G4(b.Heatmap.MatchedScore),
                 }))));
+            sb.Append(TmsLinearizationOutputs.ReportSection(models));
             sb.Append("\n## Timing\n\n");
             sb.Append(ReportWriter.Table(new[] { "model", "train (s)", "eNTK spectra + heatmaps, all β (s)" },
                 models.Select(a => (IReadOnlyList<string>)new[] { a.Name, a.TrainSeconds.ToString("0.00", CultureInfo.InvariantCulture), a.KernelSeconds.ToString("0.00", CultureInfo.InvariantCulture) })));
