@@ -25,7 +25,9 @@ namespace Entk.Cli
             c.SetAction(p => Guard(() =>
             {
                 string outDir = Preflight.Out(p.GetValue(common.Out));
-                var list = p.GetResult(seeds) is null && p.GetResult(common.Seed) is not null ? new[] { p.GetValue(common.Seed) } : ParseSeeds(p.GetValue(seeds)!);
+                // An option with a default always has a result; Implicit says whether the user gave it.
+                bool seedsGiven = p.GetResult(seeds) is { Implicit: false }, seedGiven = p.GetResult(common.Seed) is { Implicit: false };
+                var list = seedGiven && !seedsGiven ? new[] { p.GetValue(common.Seed) } : ParseSeeds(p.GetValue(seeds)!);   // --seeds overrides --seed
                 return RunAll(outDir, list, common.Policy(p), new ConsoleProgress());
             }));
             return c;
