@@ -158,10 +158,14 @@ namespace Entk
             : base("'" + path + "' " + reason)
         {
             Path = path;
+            Reason = reason;
         }
 
         /// <summary>The existing file.</summary>
         public string Path { get; }
+
+        /// <summary>Why it cannot be written, when the exception was created with a reason; otherwise null.</summary>
+        public string? Reason { get; }
     }
 
     /// <summary>A native (libtorch/LAPACK) operation failed; the message carries the native error and the context.</summary>

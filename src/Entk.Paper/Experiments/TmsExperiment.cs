@@ -249,7 +249,7 @@ namespace Entk.Experiments
                 progress?.Report(new EntkProgress("entk spectra " + setup.Config.Name, ++done, o.Betas.Count));
             }
             double kernelSeconds = sw.Elapsed.TotalSeconds;
-            var linearization = o.Linearize ? TmsLinearization.Run(trained, o.LinearizationRidges, o.LinearizationMethod, progress) : null;
+            var linearization = o.Linearize ? TmsLinearization.Run(trained, new TmsLinearizationOptions { Ridges = o.LinearizationRidges, Method = o.LinearizationMethod, Progress = progress }) : null;
             return new TmsModelAnalysis(trained, results.AsReadOnly(), trainSeconds, kernelSeconds, linearization);
         }
     }

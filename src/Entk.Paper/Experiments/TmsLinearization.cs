@@ -13,6 +13,25 @@ using Entk.Training;
 
 namespace Entk.Experiments
 {
+    /// <summary>Options of <see cref="TmsLinearization.Run"/>. Every member has a documented default.</summary>
+    public sealed record TmsLinearizationOptions
+    {
+        private readonly IReadOnlyList<double> _ridges = Array.AsReadOnly(new[] { 1e-4, 5e-4, 1.0 });
+
+        /// <summary>Absolute ridges λ &gt; 0 (default 1e-4, 5e-4, 1: the values in the author's notebook; copied).</summary>
+        public IReadOnlyList<double> Ridges
+        {
+            get => _ridges;
+            init => _ridges = value is null ? null! : Array.AsReadOnly(value.ToArray());
+        }
+
+        /// <summary>The linear-solve method (default Auto: the parameter side for TMS, P ≪ N·C).</summary>
+        public LinearSolveMethod Method { get; init; } = LinearSolveMethod.Auto;
+
+        /// <summary>Optional progress sink (default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
+    }
+
     /// <summary>
     /// The eNTK linearisation check of one trained TMS model (paper-spec §1.9): kernel regression with the flattened
     /// eNTK (sample-major, β = 0: no importance rescaling) fitted on the D training inputs with targets = inputs (the model
@@ -35,13 +54,15 @@ namespace Entk.Experiments
 
         /// <summary>Runs the check on a trained model.</summary>
         /// <param name="trained">The trained model and its setup.</param>
-        /// <param name="ridges">Absolute ridges λ &gt; 0.</param>
-        /// <param name="method">The linear-solve method (default Auto: the parameter side for TMS, P ≪ N·C).</param>
-        /// <param name="progress">Optional progress sink.</param>
+        /// <param name="options">Options (ridges, solve method, progress).</param>
         /// <returns>The check.</returns>
-        public static TmsLinearization Run(TmsTrainingResult trained, IReadOnlyList<double> ridges, LinearSolveMethod method = LinearSolveMethod.Auto, IProgress<EntkProgress>? progress = null)
+        public static TmsLinearization Run(TmsTrainingResult trained, TmsLinearizationOptions? options = null)
         {
             Check.NotNull(trained, nameof(trained));
+            var o = options ?? new TmsLinearizationOptions();
+            var ridges = o.Ridges;
+            var method = o.Method;
+            var progress = o.Progress;
             var setup = trained.Setup;
             var test = TmsTestSet.Create(setup.Config, setup.Seed, setup.Config.Samples);
             var report = LinearizationCheck.Run(trained.Model, setup.Inputs, setup.Inputs, test, test, ridges,

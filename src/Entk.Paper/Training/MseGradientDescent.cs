@@ -34,6 +34,16 @@ namespace Entk.Training
         public IReadOnlyList<Matrix> Predictions { get; }
     }
 
+    /// <summary>Options of <see cref="MseGradientDescent.Train"/>. Every member has a documented default.</summary>
+    public sealed record MseGradientDescentOptions
+    {
+        /// <summary>Optional inputs (M × D) on which f is recorded at every recorded step (default none).</summary>
+        public Matrix? EvaluationInputs { get; init; }
+
+        /// <summary>Optional progress sink (stage "gradient descent"; default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
+    }
+
     /// <summary>
     /// Plain full-batch gradient descent θ ← θ − η·∇L on L(θ) = (1/(2·N·C))·Σ_{n,c}(f_c(x_n; θ) − Y_nc)² for any
     /// <see cref="FunctionalModel"/> (the neural-tangents normalisation that <see cref="Linearization.GradientDescentMse"/>
@@ -47,15 +57,16 @@ namespace Entk.Training
         /// <param name="y">Targets, N × C.</param>
         /// <param name="learningRate">η &gt; 0.</param>
         /// <param name="recordSteps">Steps (≥ 0) at which to record; the run lasts max(recordSteps) steps.</param>
-        /// <param name="evaluationInputs">Optional inputs (M × D) on which f is recorded.</param>
-        /// <param name="progress">Optional progress sink (stage "gradient descent").</param>
+        /// <param name="options">Options (evaluation inputs, progress).</param>
         /// <returns>The trained model and the records.</returns>
         /// <exception cref="ShapeMismatchException">Inputs or targets of the wrong shape.</exception>
         /// <exception cref="EntkArgumentException">η not positive, no record steps or a negative one.</exception>
         /// <exception cref="InvalidOperationException">The loss became non-finite (diverged).</exception>
         public static MseGradientDescentResult Train(FunctionalModel model, Matrix x, Matrix y, double learningRate, IReadOnlyList<int> recordSteps,
-            Matrix? evaluationInputs = null, IProgress<EntkProgress>? progress = null)
+            MseGradientDescentOptions? options = null)
         {
+            var evaluationInputs = options?.EvaluationInputs;
+            var progress = options?.Progress;
             Check.NotNull(model, nameof(model));
             model.ValidateInputs(x, nameof(x));
             Check.NotNull(y, nameof(y));

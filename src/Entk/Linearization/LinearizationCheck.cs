@@ -69,7 +69,7 @@ namespace Entk.Linearization
         public Matrix ModelOutputs { get; }
 
         /// <summary>The entries, ridge-major in the order of the given ridges, "expand" before "pure".</summary>
-        public IReadOnlyList<LinearizationResult> Results => _results;
+        public IReadOnlyList<LinearizationResult> Results => Array.AsReadOnly(_results);
 
         /// <summary>The entry for one ridge (exact match) and variant.</summary>
         /// <param name="ridge">λ.</param>

@@ -32,6 +32,7 @@ namespace Entk.Models
             for (int t = 0; t < leaves.Length; t++) leaves[t] = session.Leaves[leafIndices[t]];
             var wt = w.t();
             using var grad = torch.enable_grad();
+            using var threads = Torch.TorchThreads.ForSmallOperations();   // one sample at a time: tiny operations
             for (long i = 0; i < n; i++)
             {
                 using var scope = torch.NewDisposeScope();

@@ -132,7 +132,17 @@ namespace Entk.Tests.Conventions
             s.Add(new MlpAnalysisOptions());
             s.Add(MlpExperiment.Analyze(mlpTrained, mlpOptions));
             s.Add(MlpExperiment.AnalyzeGrokking(mlpTrained, mlpOptions));
+            // ---- engine and application: linearisation
+            var lx = TestUtil.RandomMatrix(5, 3, 11);
+            var ly = TestUtil.RandomMatrix(5, 2, 12);
+            s.Add(Entk.Linearization.LinearizationCheck.Run(net, lx, net.Evaluate(lx), lx, net.Evaluate(lx), new[] { 1e-3 }));
+            s.Add(Entk.Linearization.GradientDescentMse.Create(net, lx, ly));
+            s.Add(MseGradientDescent.Train(net, lx, ly, 0.1, new[] { 1, 2 }, new MseGradientDescentOptions { EvaluationInputs = lx }));
+            s.Add(MemoryPlan.Empty.Add("a", "Samples, Features", 1, 10, 4));
+            s.Add(new TmsLinearizationOptions { Ridges = new[] { 1e-3 } });
+            s.Add(new TmsLinearizationOptions());
             // ---- application: plotting
+            s.Add(ScatterPanel.Create("scatter", new[] { Series.Of("a", new[] { 1.0, 2.0 }, new[] { 1.5, 2.5 }) }, width: 200, height: 150));
             var series = Series.Of("a", new[] { 1.0, 0.5, 0.25 });
             s.Add(series);
             s.Add(Series.Of("b", new[] { 1.0, 2.0, 3.0 }, new[] { 3.0, 2.0, 1.0 }));

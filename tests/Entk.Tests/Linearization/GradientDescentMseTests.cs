@@ -156,7 +156,7 @@ namespace Entk.Tests.Linearization
             for (int w = 0; w < widths.Length; w++)
             {
                 var net = DenseNetwork.CreateNtkParametrised(new[] { 2, widths[w], 2 }, Activation.Tanh, seed: 5, sigmaW: 1.5, sigmaB: 0.1);
-                var trained = MseGradientDescent.Train(net, x, y, 0.1, steps, xTest);
+                var trained = MseGradientDescent.Train(net, x, y, 0.1, steps, new MseGradientDescentOptions { EvaluationInputs = xTest });
                 var gd = GradientDescentMse.Create(net, x, y, new GradientDescentMseOptions { LearningRate = 0.1 });
                 var pred = gd.Predict(xTest, steps.Select(s => (double)s).ToArray());
                 double err = 0, moved = 0;

@@ -159,6 +159,7 @@ namespace Entk.Kernels.Rules
         {
             long b = Math.Min(x.shape[0], 16);
             using var scope = torch.NewDisposeScope();
+            using var threads = TorchThreads.ForSmallOperations();        // 16 samples: tiny operations
             var xb = x.narrow(0, 0, b);
             using var session = _model.OpenSession();
             var dtype = session.Leaves[0].dtype;
@@ -378,6 +379,7 @@ namespace Entk.Kernels.Rules
         public long[] FactorBytesPerSample(Tensor x, Tensor w)
         {
             using var scope = torch.NewDisposeScope();
+            using var threads = TorchThreads.ForSmallOperations();        // one sample: tiny operations
             var all = Enumerable.Range(0, _moduleOf.Length).ToArray();
             long v = w.shape[0];
             var bytes = new long[all.Length];
