@@ -123,6 +123,7 @@ namespace Entk
                     : o.TuneAllocator ? TuneAllocator() : "none (RuntimeOptions.TuneAllocator = false)";
                 string repro = _current.Reproducibility == "AUTO" ? "AUTO" : o.Reproducible ? SetReproducible() : "not set (RuntimeOptions.Reproducible = false)";
                 _current = new RuntimeSettings(true, allocator, repro, o.Threads);
+                if (o.Threads == ThreadPolicy.Single) torch.set_num_threads(1);
                 return _current;
             }
         }

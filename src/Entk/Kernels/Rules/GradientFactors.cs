@@ -121,6 +121,13 @@ namespace Entk.Kernels.Rules
             _gramCache = null;
         }
 
+        /// <summary>Whether the cotangent Gram matrix of this pair is cached (its weight was contracted pairwise just before).</summary>
+        private bool Cached(OuterProductFactors o, bool full) =>
+            _gramCache is { } c && ReferenceEquals(c.A, _key) && ReferenceEquals(c.B, o._key) && c.Full == full;
+
+        /// <summary>True for a bias (no inputs: the gradient is Σ_t δ_t).</summary>
+        internal bool IsBias => _a is null;
+
         /// <summary>The cotangent Gram matrix, cached (owned by the cache, never by a dispose scope; callers must not keep or mutate it).</summary>
         private Tensor CotangentGram(OuterProductFactors o, bool full, Func<Tensor> compute)
         {
@@ -210,7 +217,7 @@ namespace Entk.Kernels.Rules
         /// <inheritdoc />
         internal override Tensor Traced(GradientFactors other)
         {
-            if (other is not OuterProductFactors o || (o._a is null) != (_a is null) || o.Out != Out || o.In != In || !PairwiseCheaper(other.Samples, false))
+            if (other is not OuterProductFactors o || (o._a is null) != (_a is null) || o.Out != Out || o.In != In || !(Cached(o, false) || PairwiseCheaper(other.Samples, false)))
                 return base.Traced(other);
             long b1 = Samples, b2 = o.Samples, t1 = T, t2 = o.T, v = Outputs;
             // Σ_v δ[n,v,t]·δ'[m,v,t'] as one GEMM over the joint (v, out) index, then ⊙ (a[n,t]·a'[m,t']) and Σ_t Σ_t'.
@@ -224,7 +231,7 @@ namespace Entk.Kernels.Rules
         /// <inheritdoc />
         internal override Tensor Full(GradientFactors other)
         {
-            if (other is not OuterProductFactors o || (o._a is null) != (_a is null) || o.Out != Out || o.In != In || !PairwiseCheaper(other.Samples, true))
+            if (other is not OuterProductFactors o || (o._a is null) != (_a is null) || o.Out != Out || o.In != In || !(Cached(o, true) || PairwiseCheaper(other.Samples, true)))
                 return base.Full(other);
             long b1 = Samples, b2 = o.Samples, t1 = T, t2 = o.T, v1 = Outputs, v2 = o.Outputs;
             var gd = CotangentGram(o, true, () => _d.reshape(b1 * v1 * t1, Out).mm(o._d.reshape(b2 * v2 * t2, Out).t()).reshape(b1, v1, t1, b2, v2, t2));

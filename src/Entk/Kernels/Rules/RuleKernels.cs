@@ -230,6 +230,9 @@ namespace Entk.Kernels.Rules
             var first = f1.Select(f => f[t]).FirstOrDefault(f => f is not null);
             if (first is null) return "module not called: zero contribution";
             if (first is PerSampleGradientFactors) return "per-sample gradients";
+            // A bias reuses its weight's cotangent Gram matrix when the weight was contracted pairwise; otherwise it forms Σ_t δ_t,
+            // which is cheap: never store it.
+            if (first is OuterProductFactors { IsBias: true }) return "cotangent Gram (shared with the weight) or Σ_t δ_t";
             long b2 = f2.Select(f => f[t]).FirstOrDefault(f => f is not null)?.Samples ?? 1;
             double chosen = full ? first.FullFlops(b2) : first.TracedFlops(b2);
             double psgOnly = 2.0 * first.Samples * b2 * first.Outputs * (full ? first.Outputs : 1) * first.Count;
