@@ -32,6 +32,7 @@ namespace Entk.Cli
             root.Subcommands.Add(CustomTms());
             root.Subcommands.Add(CustomMlp());
             root.Subcommands.Add(Ntk());
+            root.Subcommands.Add(MemoryProbe());
             root.Subcommands.Add(Bench());
             root.Subcommands.Add(BenchWorker());
             return root;

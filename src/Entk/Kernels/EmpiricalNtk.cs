@@ -201,6 +201,8 @@ namespace Entk.Kernels
             try
             {
                 var est = EstimateMemory(model, reduction, n, options: opts, inputs: x);
+                // EstimateMemory counts the kernel twice (the tensor and the returned Matrix); the spectrum keeps only the tensor.
+                est = new MemoryEstimate(Math.Max(0, est.Bytes - MemoryBudget.Product(8, rows, rows)), est.Formula + Check.Inv($" − the returned copy {MemoryBudget.Product(8, rows, rows)} B"));
                 long decomposition = rows <= DenseEighLimit || topK > rows / 8
                     ? MemoryBudget.Product(8, rows, rows, 2)
                     : Linalg.Lanczos.EstimateBytes((int)rows, topK, new Linalg.LanczosOptions());
@@ -615,7 +617,7 @@ namespace Entk.Kernels
             bool trace = reduction.Kind is KernelReductionKind.TraceMean or KernelReductionKind.TraceSum;
             long chunkV = v;
             if (trace) chunkV = Math.Clamp(opts.Budget / 4 / Math.Max(1, perOutput), 1, v);
-            long work = MemoryBudget.Product(model.JacobianWorkBytesPerSample, Math.Min(SampleChunk(model, opts), Math.Max(n1, n2)));
+            long work = MemoryBudget.Product(model.JacobianWorkBytesPerSample, model.BatchesJacobians ? Math.Min(SampleChunk(model, opts), Math.Max(n1, n2)) : 1);
             long diag = MemoryBudget.Product(8, v, c);
             long bytes = MemoryBudget.Sum(MemoryBudget.Product(perOutput, chunkV), work, kernelBytes, diag);
             string formula = Check.Inv($"Jacobians 8·{rowsJ}·{chunkV}·{p} B + per-sample work {work} B + kernels {kernelBytes} B + output weights {diag} B = {MemoryBudgetExceededException.FormatBytes(bytes)}");
@@ -660,8 +662,9 @@ namespace Entk.Kernels
                     using var scope = torch.NewDisposeScope();
                     var probe = inputs is null ? torch.zeros(1, model.InputDimension, ScalarType.Float64) : TorchOps.ToTensor(inputs).narrow(0, 0, 1);
                     var w = RuleKernels.OutputWeights(reduction, opts.OutputScales(c));
-                    var perSample = engine.FactorBytesPerSample(probe, w);
-                    return RuleKernels.Estimate(kernelBytes, perSample, n1 + (samples2 is null ? 0 : n2), opts.Budget, out _);
+                    var profile = engine.Profile(probe, w);
+                    bool full = reduction.IsFlattened || reduction.Kind == KernelReductionKind.Block;
+                    return RuleKernels.Estimate(kernelBytes, profile, n1 + (samples2 is null ? 0 : n2), opts.Budget, full, out _, out _, opts);
                 }
                 case NtkMethod.Structured:
                 {

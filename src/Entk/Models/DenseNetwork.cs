@@ -206,6 +206,9 @@ namespace Entk.Models
 
         internal override Kernels.IStructuredKernels? Structured => this;
 
+        /// <summary>Expanded weights: a copy of θ per sample, its gradient and the activations (measured ≈ 3·P doubles per sample).</summary>
+        internal override long JacobianWorkBytesPerSample => 3L * ParameterCount * sizeof(double);
+
         private Tensor ActivationDerivative(Tensor z) => _activation switch
         {
             Activation.Identity => torch.ones_like(z),
@@ -257,7 +260,8 @@ namespace Entk.Models
             long tensors = Layout.Tensors.Count;
             // Every per-tensor kernel is kept until the groups are summed (2 copies each: rule output and reduced form).
             long one = reduction.IsFlattened ? 8L * n1 * n2 * c * c : 8L * n1 * n2;
-            return one * (2 * tensors + 2) + 8L * (n1 + n2) * c * width * _widths.Length * 2;
+            // Per-tensor kernels (rule output and reduced form), their sum and the groups' accumulators; measured peak ≈ 17 copies for 6 tensors.
+            return MemoryBudget.Sum(MemoryBudget.Product(one, 2 * tensors + 5), MemoryBudget.Product(8, n1 + n2, c, width, _widths.Length, 2));
         }
 
         Tensor[] Kernels.IStructuredKernels.PerTensor(Tensor x1, Tensor? x2, Kernels.KernelReduction reduction, double[] s)

@@ -97,6 +97,9 @@ namespace Entk.Models
         /// <summary>Bytes per sample of transient memory while computing Jacobians (besides the result).</summary>
         internal virtual long JacobianWorkBytesPerSample => 8L * ParameterCount * sizeof(double);
 
+        /// <summary>Whether per-sample Jacobians are computed for a chunk of samples at once (expanded weights) rather than one sample at a time.</summary>
+        internal virtual bool BatchesJacobians => false;
+
         /// <summary>Structured (closed-form) kernels, when the model has them.</summary>
         internal virtual Kernels.IStructuredKernels? Structured => null;
 
@@ -170,6 +173,8 @@ namespace Entk.Models
 
         /// <summary>Whether <see cref="ForwardPerSample"/> is implemented.</summary>
         protected virtual bool SupportsPerSampleParameters => false;
+
+        internal override bool BatchesJacobians => SupportsPerSampleParameters;
 
         internal Tensor[] ParameterTensors()
         {

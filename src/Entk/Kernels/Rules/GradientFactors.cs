@@ -77,6 +77,17 @@ namespace Entk.Kernels.Rules
         internal virtual long ContractionBytes(long otherSamples) =>
             MemoryBudget.Product(8, MemoryBudget.Sum(Samples, otherSamples), Outputs, Count);
 
+        /// <summary>
+        /// Peak transient bytes of contracting this tensor over chunk pairs, for V virtual outputs: the per-sample-gradient
+        /// route stores g for all samples (8·N·V·P_t) plus one block; factored routes override this.
+        /// </summary>
+        /// <param name="samples">All samples N (both sets).</param>
+        /// <param name="chunk">Samples per chunk.</param>
+        /// <param name="outputs">V.</param>
+        /// <param name="full">Full (flattened or block) contraction rather than traced.</param>
+        internal virtual long ContractionWorkBytes(long samples, long chunk, long outputs, bool full) =>
+            MemoryBudget.Sum(MemoryBudget.Product(8, samples, outputs, Count), MemoryBudget.Product(8, chunk, chunk, full ? outputs * outputs : 1, 2));
+
         /// <summary>Bytes of the per-sample gradients when formed.</summary>
         internal long GradientBytes => MemoryBudget.Product(8, Samples, Outputs, Count);
 
@@ -202,6 +213,20 @@ namespace Entk.Kernels.Rules
         internal override double FormFlops => _a is null ? (double)Samples * Outputs * T * Out : 2.0 * Samples * Outputs * T * Out * In;
 
         /// <inheritdoc />
+        internal override long ContractionWorkBytes(long samples, long chunk, long outputs, bool full)
+        {
+            // The route Traced/Full takes for two chunks of this size (the cost model does not depend on V's value here but on its role).
+            double pair = full ? 2.0 * chunk * chunk * T * T * (In + outputs * outputs * Out) : 2.0 * chunk * chunk * T * T * (In + outputs * Out);
+            double psg = 2.0 * FormFlopsFor(chunk, outputs) + 2.0 * chunk * chunk * outputs * (full ? outputs : 1) * Count;
+            long gram = MemoryBudget.Product(8, chunk, chunk, T, T, full ? outputs * outputs : 1);
+            long copies = T == 1 ? 2 : 3;      // the cached cotangent Gram, its product with the input Gram, and (T > 1) the reduced block
+            if (_a is null) return MemoryBudget.Product(gram, copies);
+            return pair <= psg ? MemoryBudget.Product(gram, copies) : base.ContractionWorkBytes(samples, chunk, outputs, full);
+        }
+
+        private double FormFlopsFor(long chunk, long outputs) => 2.0 * chunk * outputs * T * Out * In;
+
+        /// <inheritdoc />
         internal override double TracedFlops(long otherSamples) => Math.Min(PairTracedFlops(otherSamples), base.TracedFlops(otherSamples));
 
         /// <inheritdoc />
@@ -240,7 +265,8 @@ namespace Entk.Kernels.Rules
                 var ga = _a.reshape(b1 * t1, In).mm(o._a!.reshape(b2 * t2, In).t()).reshape(b1, 1, t1, b2, 1, t2);
                 gd = gd * ga;
             }
-            var k = gd.sum(new long[] { 2, 5 });
+            // One position on each side: the block is a view (no copy of the (B1·V) × (B2·V) block).
+            var k = t1 == 1 && t2 == 1 ? gd.reshape(b1, v1, b2, v2) : gd.sum(new long[] { 2, 5 });
             double s = _alpha * o._alpha;
             return s == 1 ? k : k * s;
         }

@@ -372,41 +372,101 @@ namespace Entk.Kernels.Rules
         private static GradientFactors Cast(GradientFactors f, ScalarType type) => f.To(type);
 
         /// <summary>
-        /// A probe of the per-sample memory: factor bytes per sample for each tensor, from one captured sample with one and
-        /// with two virtual outputs (stored factors are an input part plus a part proportional to V, so V outputs cost
-        /// b₁ + (V − 1)(b₂ − b₁) without V backward passes). Generic tensors: 8·V·P_t.
+        /// A probe of the per-sample memory from one captured sample with one and with two virtual outputs (stored factors are
+        /// an input part plus a part proportional to V, so V outputs cost b₁ + (V − 1)(b₂ − b₁) without V backward passes):
+        /// the stored factor bytes of every tensor (a module's shared inputs and cotangents counted once, on its largest
+        /// tensor), the cotangent bytes and the forward activations of the hooked layers. Generic tensors: 8·V·P_t.
         /// </summary>
-        public long[] FactorBytesPerSample(Tensor x, Tensor w)
+        public MemoryProfile Profile(Tensor x, Tensor w)
         {
             using var scope = torch.NewDisposeScope();
             using var threads = TorchThreads.ForSmallOperations();        // one sample: tiny operations
             var all = Enumerable.Range(0, _moduleOf.Length).ToArray();
             long v = w.shape[0];
-            var bytes = new long[all.Length];
+            var stored = new long[all.Length];
+            long cot = 0, act = 0;
+            GradientFactors?[] work = new GradientFactors?[all.Length];
             var covered = all.Where(Covered).ToArray();
             if (covered.Length > 0)
             {
                 var x1 = x.narrow(0, 0, 1);
-                long[] Probe(Tensor wp)
+                (long[] Bytes, long Cot, long Act, GradientFactors?[] Work) Probe(Tensor wp)
                 {
-                    var f = CaptureChunk(x1, wp, covered, null);
                     var b = new long[all.Length];
-                    foreach (int t in covered)
+                    long c1 = 0, a1 = 0;
+                    using var session = _model.OpenSession();
+                    using var grad = torch.enable_grad();
+                    var calls = new List<Call>();
+                    Tensor y;
+                    using (Hook(calls, new HashSet<int>(covered))) y = session.Forward(x1);
+                    foreach (var call in calls) a1 += (call.Input.numel() + call.Output.numel()) * call.Output.element_size();
+                    if (!y.requires_grad) return (b, 0, a1, new GradientFactors?[all.Length]);
+                    var cotangents = Cotangents(calls, y.mm(wp.t()), retainLast: false);
+                    foreach (var ct in cotangents) c1 += ct.numel() * ct.element_size();
+                    var f = Factors(calls, cotangents, covered, out _);
+                    foreach (var group in covered.Where(t => f[t] is not null).GroupBy(t => _moduleOf[t]))
                     {
-                        if (f[t] is null) continue;
-                        b[t] = f[t]!.StoredBytes;
-                        f[t]!.Release();
+                        // The tensors of one module share its inputs and cotangents: count them once, on the largest.
+                        int top = group.OrderByDescending(t => f[t]!.StoredBytes).First();
+                        b[top] = f[top]!.StoredBytes;
                     }
-                    return b;
+                    foreach (var g in f) g?.Detach();
+                    return (b, c1, a1, f);
                 }
                 var one = Probe(w.narrow(0, 0, 1));
                 var two = v >= 2 ? Probe(w.narrow(0, 0, 2)) : one;
+                work = one.Work;
                 foreach (int t in covered)
-                    bytes[t] = MemoryBudget.Sum(one[t], MemoryBudget.Product(Math.Max(0, two[t] - one[t]), Math.Max(0, v - 1)));
+                    stored[t] = MemoryBudget.Sum(one.Bytes[t], MemoryBudget.Product(Math.Max(0, two.Bytes[t] - one.Bytes[t]), Math.Max(0, v - 1)));
+                cot = MemoryBudget.Sum(one.Cot, MemoryBudget.Product(Math.Max(0, two.Cot - one.Cot), Math.Max(0, v - 1)));
+                act = one.Act;
             }
-            foreach (int t in all.Where(t => !Covered(t))) bytes[t] = MemoryBudget.Product(8, v, _model.Layout.Tensors[t].Count);
-            return bytes;
+            foreach (int t in all.Where(t => !Covered(t))) stored[t] = MemoryBudget.Product(8, v, _model.Layout.Tensors[t].Count);
+            var generic = all.Where(t => !Covered(t)).ToArray();
+            long Work(int t, long samples, long chunk, bool full) => work[t] is GradientFactors g
+                ? g.ContractionWorkBytes(samples, chunk, v, full)
+                : MemoryBudget.Sum(MemoryBudget.Product(8, samples, v, _model.Layout.Tensors[t].Count), MemoryBudget.Product(8, chunk, chunk, full ? v * v : 1, 2));
+            return new MemoryProfile(stored, cot, act, v, Work);     // keeps the one-sample probe factors (tiny) for their shapes
         }
+
+        /// <summary>Stored factor bytes per sample for each tensor (see <see cref="Profile"/>).</summary>
+        public long[] FactorBytesPerSample(Tensor x, Tensor w) => Profile(x, w).Stored;
+    }
+
+    /// <summary>Per-sample memory of the layer-rule engine (bytes).</summary>
+    internal sealed class MemoryProfile
+    {
+        private readonly Func<int, long, long, bool, long> _work;
+
+        public MemoryProfile(long[] stored, long cotangents, long activations, long outputs, Func<int, long, long, bool, long> work)
+        {
+            _work = (t, n, b, full) => work(t, n, b, full);
+            Stored = stored;
+            Cotangents = cotangents;
+            Activations = activations;
+            Outputs = outputs;
+        }
+
+        /// <summary>Stored factors per tensor (a module's shared tensors counted once).</summary>
+        public long[] Stored { get; }
+
+        /// <summary>The cotangents at the hooked layers' outputs for all V virtual outputs.</summary>
+        public long Cotangents { get; }
+
+        /// <summary>Inputs and outputs of the hooked layers in one forward pass (a proxy for the autograd graph).</summary>
+        public long Activations { get; }
+
+        /// <summary>V.</summary>
+        public long Outputs { get; }
+
+        /// <summary>The contraction's transient bytes for tensor t (N samples in all, chunks of B, full or traced).</summary>
+        public long WorkBytes(int t, long samples, long chunk, bool full) => _work(t, samples, chunk, full);
+
+        /// <summary>
+        /// The capture's transient bytes for a chunk of B samples: the V separate cotangents and their stacked copy, and the
+        /// forward graph (about three times the hooked layers' inputs and outputs).
+        /// </summary>
+        public long CaptureBytes(long chunk) => MemoryBudget.Product(MemoryBudget.Sum(MemoryBudget.Product(2, Cotangents), MemoryBudget.Product(3, Activations)), chunk);
     }
 
     /// <summary>The sum of several factor sets of one tensor (a module called more than once in a forward pass).</summary>

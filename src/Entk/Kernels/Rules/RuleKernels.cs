@@ -114,15 +114,22 @@ namespace Entk.Kernels.Rules
             return passes;
         }
 
-        /// <summary>The memory plan of <see cref="Compute"/>: kernels + stored factors per pass + contraction work.</summary>
-        internal static MemoryEstimate Estimate(long kernelBytes, long[] bytesPerSample, long samples, long budget, out List<int[]>? passes)
+        /// <summary>
+        /// The memory plan of <see cref="Compute"/>: the kernels, plus the stored factors of the largest pass, plus the larger of
+        /// the capture's transient memory for one chunk and the largest tensor's contraction work (the two phases do not overlap).
+        /// </summary>
+        internal static MemoryEstimate Estimate(long kernelBytes, MemoryProfile profile, long samples, long budget, bool full, out List<int[]>? passes, out int chunk, NtkOptions opts)
         {
-            long available = Math.Max(0, budget / 2 - kernelBytes);
-            passes = Passes(bytesPerSample, samples, available);
-            long stored = passes is null ? MemoryBudget.Product(bytesPerSample.Max(), samples) : passes.Max(p => MemoryBudget.Product(p.Sum(t => bytesPerSample[t]), samples));
-            long work = stored;   // one tensor's per-sample gradients or pairwise Gram blocks, at most about the stored factors
-            long total = MemoryBudget.Sum(kernelBytes, stored, work);
-            return new MemoryEstimate(total, Check.Inv($"kernels {kernelBytes} B + stored layer factors {stored} B ({(passes?.Count ?? 0)} pass(es)) + contraction work {work} B = {MemoryBudgetExceededException.FormatBytes(total)}"));
+            // The stored factors of a pass may use what the kernels and the transient work leave of the budget.
+            long available = Math.Max(0, budget - kernelBytes - budget / 4);
+            passes = Passes(profile.Stored, samples, available);
+            long stored = passes is null ? MemoryBudget.Product(profile.Stored.Max(), samples) : passes.Max(p => MemoryBudget.Product(p.Sum(t => profile.Stored[t]), samples));
+            chunk = ChunkSize(profile.Stored.Sum(), samples, opts);
+            long capture = profile.CaptureBytes(chunk);
+            int b = chunk;
+            long work = Enumerable.Range(0, profile.Stored.Length).Select(t => profile.WorkBytes(t, samples, b, full)).DefaultIfEmpty(0).Max();
+            long total = MemoryBudget.Sum(kernelBytes, stored, Math.Max(capture, work));
+            return new MemoryEstimate(total, Check.Inv($"kernels {kernelBytes} B + stored layer factors {stored} B ({(passes?.Count ?? 0)} pass(es)) + max(capture of {chunk} samples {capture} B, contraction {work} B) = {MemoryBudgetExceededException.FormatBytes(total)}"));
         }
 
         /// <summary>
@@ -136,17 +143,17 @@ namespace Entk.Kernels.Rules
             long rows = reduction.RowsFor(n1, c), cols = reduction.RowsFor(n2, c);
             long kernelBytes = MemoryBudget.Product(8, rows, cols, groupCount + 2);
             // The kernels alone must fit before anything runs (a probe capture costs one backward pass per output).
-            MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by layer rules (kernels {kernelBytes} B)"), kernelBytes, opts.Budget / 2,
+            MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by layer rules (kernels {kernelBytes} B)"), kernelBytes, opts.Budget,
                 "Alternatives: fewer inputs, a smaller reduction (TraceMean or AllPairsMean give N×N), EmpiricalNtk.Spectrum (matrix-free when the kernel does not fit), or a larger NtkOptions.MemoryBudgetBytes.");
             var w = OutputWeights(reduction, s);
             long v = w.shape[0];
             engine.CheckOnData(x1, w);
-            var perSample = engine.FactorBytesPerSample(x1, w);
+            var profile = engine.Profile(x1, w);
             long totalSamples = n1 + (x2 is null ? 0 : n2);
-            var est = Estimate(kernelBytes, perSample, totalSamples, opts.Budget, out var passes);
+            bool full = reduction.IsFlattened || reduction.Kind == KernelReductionKind.Block;
+            var est = Estimate(kernelBytes, profile, totalSamples, opts.Budget, full, out var passes, out int chunk, opts);
             MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by layer rules ({est.Formula})"), est.Bytes, opts.Budget,
                 "Alternatives: fewer inputs, a smaller reduction (TraceMean or AllPairsMean give N×N), EmpiricalNtk.Spectrum (matrix-free when the kernel does not fit), or a larger NtkOptions.MemoryBudgetBytes.");
-            int chunk = ChunkSize(perSample.Sum(), Math.Max(n1, n2), opts);
             var ch1 = Chunks(n1, chunk);
             var ch2 = x2 is null ? ch1 : Chunks(n2, chunk);
             var computeType = opts.Precision == Precision.Float32 ? ScalarType.Float32 : (ScalarType?)null;
@@ -157,7 +164,6 @@ namespace Entk.Kernels.Rules
             var detail = new string[model.Layout.Tensors.Count];
             long units = (long)passes!.Count * (ch1.Count + (x2 is null ? 0 : ch2.Count)) + model.Layout.Tensors.Count, done = 0;
             opts.Progress?.Report(new EntkProgress("layer rules", 0, units));
-            bool full = reduction.IsFlattened || reduction.Kind == KernelReductionKind.Block;
             foreach (var pass in passes)
             {
                 var f1 = new GradientFactors?[ch1.Count][];
