@@ -21,6 +21,7 @@
 #r "Entk.Core.dll"
 #r "Entk.dll"
 #r "Entk.Paper.dll"
+#r "MathNet.Numerics.dll"
 #else
 #r "nuget: Entk.Paper, usepackagetargets=true"
 #endif

@@ -11,8 +11,7 @@
 //   dotnet fsi --define:ENTK_BUILD_FOLDER examples/interop.fsx [OUT_DIR]
 // Writes interop_eigenvalues.npy (the kernel's eigenvalues from Entk) to OUT_DIR. Deterministic (seeded). About 6 s.
 
-#load "common.fsx"
-#r "MathNet.Numerics.dll"
+#load "common.fsx"   // references MathNet.Numerics too (the NuGet route through Entk's dependency)
 
 open System
 open TorchSharp
