@@ -4,9 +4,9 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/bring_your_own_model.fsx [OUT_DIR]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/bring_your_own_model.fsx [OUT_DIR]
 // OUT_DIR defaults to $ENTK_EXAMPLES_OUT, else a new temporary folder; the script writes the layer
-// kernels there as one .npz. Another build of the library: ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR ...
+// kernels there as one .npz. Another build of the library: ENTK_LIB_DIR=DIR dotnet fsi --define:ENTK_BUILD_FOLDER --lib:DIR ...
 // Deterministic (torch.manual_seed 0 for the module's initial weights). About 8 s, half of it fsi start-up.
 
 #load "common.fsx"

@@ -8,11 +8,10 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/interop.fsx [OUT_DIR]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/interop.fsx [OUT_DIR]
 // Writes interop_eigenvalues.npy (the kernel's eigenvalues from Entk) to OUT_DIR. Deterministic (seeded). About 6 s.
 
-#load "common.fsx"
-#r "MathNet.Numerics.dll"
+#load "common.fsx"   // references MathNet.Numerics too (the NuGet route through Entk's dependency)
 
 open System
 open TorchSharp

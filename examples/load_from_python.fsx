@@ -5,11 +5,11 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/load_from_python.fsx [OUT_DIR]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/load_from_python.fsx [OUT_DIR]
 // Needs /usr/bin/python3 with numpy (another interpreter: ENTK_PYTHON=/path/to/python3). Without it the
 // script prints a line starting with "SKIP:" and exits with code 0.
 // OUT_DIR defaults to $ENTK_EXAMPLES_OUT, else a new temporary folder. Another build of the library:
-// ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR ... Deterministic (numpy default_rng(0)). About 8 s.
+// ENTK_LIB_DIR=DIR dotnet fsi --define:ENTK_BUILD_FOLDER --lib:DIR ... Deterministic (numpy default_rng(0)). About 8 s.
 
 #load "common.fsx"
 

@@ -6,7 +6,7 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/own_model_torchscript.fsx [OUT_DIR]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/own_model_torchscript.fsx [OUT_DIR]
 // Needs /usr/bin/python3 with torch (Debian: python3-torch; another interpreter: ENTK_PYTHON=/path/to/python3).
 // Without it the script prints a line starting with "SKIP:" and exits with code 0. Deterministic (seeds 0 and 1).
 

@@ -4,10 +4,10 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/quickstart.fsx [OUT_DIR]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/quickstart.fsx [OUT_DIR]
 // OUT_DIR defaults to $ENTK_EXAMPLES_OUT, else a new temporary folder. To use another build of the
 // library, pass its folder to fsi and name it in ENTK_LIB_DIR too (the script checks the two agree):
-//   ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR examples/quickstart.fsx
+//   ENTK_LIB_DIR=DIR dotnet fsi --define:ENTK_BUILD_FOLDER --lib:DIR examples/quickstart.fsx
 // Deterministic: seed 0 for the weights and the data. About 8 s on 2 CPU cores, half of it fsi start-up
 // (on a busy machine set OMP_NUM_THREADS=1: small tensor operations then run much faster; see README).
 

@@ -4,10 +4,10 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/reproduce_figure.fsx [OUT_DIR] [MODEL] [STEPS]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/reproduce_figure.fsx [OUT_DIR] [MODEL] [STEPS]
 // MODEL is 0, 1 or 2 for (m, S) = (10, 0.3), (10, 0.9), (40, 0.9) (default 0); STEPS overrides the
 // paper's 5000 training steps (the tests use a short run). OUT_DIR defaults to $ENTK_EXAMPLES_OUT,
-// else a new temporary folder. Another build of the library: ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR ...
+// else a new temporary folder. Another build of the library: ENTK_LIB_DIR=DIR dotnet fsi --define:ENTK_BUILD_FOLDER --lib:DIR ...
 // Deterministic (seed 0, the CLI's default). About 20 s for the full 5000 steps with OMP_NUM_THREADS=1.
 // The whole paper (all three models, report and claims): ./entk reproduce tms --out DIR.
 

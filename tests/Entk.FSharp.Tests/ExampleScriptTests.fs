@@ -55,14 +55,15 @@ let libDir =
 
 let private parse (s: string) = Double.Parse(s.Trim(), CultureInfo.InvariantCulture)
 
-/// Runs `dotnet fsi --lib:<libDir> examples/<script> args...` from the repository root.
+/// Runs `dotnet fsi --define:ENTK_BUILD_FOLDER --lib:<libDir> examples/<script> args...` from the repository root
+/// (ENTK_BUILD_FOLDER selects common.fsx's build-folder route instead of its `#r "nuget: Entk.Paper"` route).
 let runScript (name: string) (script: string) (args: string list) (env: (string * string) list) =
     let dotnet =
         match Environment.GetEnvironmentVariable "DOTNET_HOST_PATH" |> Option.ofObj with
         | Some path when File.Exists path -> path
         | _ -> "dotnet"
     let scriptPath = Path.Combine(repoRoot.Value, "examples", script)
-    let argv = [ "fsi"; "--lib:" + libDir; scriptPath ] @ args
+    let argv = [ "fsi"; "--define:ENTK_BUILD_FOLDER"; "--lib:" + libDir; scriptPath ] @ args
     let psi = ProcessStartInfo(dotnet, argv, WorkingDirectory = repoRoot.Value, UseShellExecute = false,
                                RedirectStandardOutput = true, RedirectStandardError = true)
     psi.Environment.["ENTK_LIB_DIR"] <- libDir
