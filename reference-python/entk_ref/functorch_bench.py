@@ -54,13 +54,18 @@ Workloads
 Memory plan (``--mem-gb``, default 8 GiB): ``act`` = 3 * 8 bytes * (sum of the outputs of every
 module for one sample, measured with forward hooks). Jacobian workloads: ``stored`` mode keeps the
 Jacobian of all N samples for ``cc`` classes (N*cc*P*8 bytes) and fills it ``s`` samples at a time
-(transient s*cc*(2*P*8 + act)); if not even one class fits, ``pairs`` mode keeps two sample chunks
-and recomputes the Jacobian of the second chunk for every pair (i <= j). ``--chunk`` /
+(transient s*cc*(2*P*8 + act), with the activations s*cc*act of one chunk capped at 1/8 of the
+budget); if not even one class fits, ``pairs`` mode keeps two sample chunks
+and recomputes the Jacobian of the second chunk for every pair (i <= j). layer_allpairs_topk keeps
+G_g of all N samples (N*P_g*8) when it fits (else pairs), chunk transient s*(2*P_g*8 + act), the same
+activation cap. Freed heap memory is returned to the OS (glibc ``malloc_trim``) after every class pass
+and every group. ``--chunk`` /
 ``--class-chunk`` override the plan.
 
 JSON (``--json OUT``; refused if OUT exists unless ``--force``): ``format`` ("entk-functorch-bench/1"),
 ``workload``, ``dir``, ``model``, ``config``, ``dtype`` ("float64"), ``threads``, ``torch_version``,
-``N``, ``C``, ``P``, ``topk``, ``mem_gb``, ``chunks`` {``mode`` (stored | pairs | chunks),
+``N``, ``C``, ``P``, ``topk``, ``mem_gb``, ``activation_bytes_per_sample``, ``cpu_count``,
+``loadavg_start`` / ``loadavg_end`` (os.getloadavg: 1, 5, 15 min; the machine is shared), ``chunks`` {``mode`` (stored | pairs | chunks),
 ``samples``, ``classes``, ``passes``, ``vjp_cached``}, ``seconds`` (traced_topk / per_tensor /
 layer_allpairs_topk: ``load``, ``jacobian``, ``contract``, ``eigh``, ``total``; flat_eigsh:
 ``load``, ``setup``, ``products``, ``eigsh``, ``residuals``, ``total``; ``total`` is everything
@@ -109,6 +114,17 @@ def _functorch():
     except ImportError:
         from functorch import grad, jacrev, jvp, make_functional, vjp, vmap  # type: ignore
     return make_functional, vmap, jacrev, grad, jvp, vjp
+
+
+def release_free_memory() -> None:
+    """``malloc_trim(0)`` (glibc): hand freed heap memory back to the OS between passes, so that the
+    transients of one pass (e.g. the large activation chunks of a small parameter group) do not
+    stay resident under the next pass's allocations. A no-op where glibc is not available."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def peak_rss_mb() -> float:
@@ -166,35 +182,40 @@ def plan_jacobian(N: int, C: int, P: int, act: int, budget: int, fixed: int, chu
     as fit. ``chunk`` / ``class_chunk`` / ``mode`` override the plan (then it may exceed the
     budget; ``estimate_bytes`` says by how much)."""
     avail = budget - fixed
-    s_min = min(N, 16)
 
-    def need(md, cc, s):
+    def raw(md, cc, s):
         base = N * cc * P * ITEM if md == "stored" else 2 * s * cc * P * ITEM
         return base + s * cc * (2 * P * ITEM + act) + s * act
 
+    def need(md, cc, s):
+        if (s * cc * act + s * act) * 8 > budget and s > 1:
+            return budget + 1      # activations of one chunk are capped at 1/8 of the budget
+        return raw(md, cc, s)
+
     modes = [mode] if mode else ["stored", "pairs"]
     ccs = [max(1, min(C, int(class_chunk)))] if class_chunk else list(range(C, 0, -1))
-    for md in modes:
-        for cc in ccs:
-            if chunk:
-                s = max(1, min(N, int(chunk)))
-                if need(md, cc, s) <= avail:
-                    return {"mode": md, "classes": cc, "samples": s, "estimate_bytes": fixed + need(md, cc, s)}
-                continue
-            if need(md, cc, s_min) <= avail:
-                lo, hi = s_min, N
-                while lo < hi:  # largest s with need <= avail
-                    mid = (lo + hi + 1) // 2
-                    if need(md, cc, mid) <= avail:
-                        lo = mid
-                    else:
-                        hi = mid - 1
-                return {"mode": md, "classes": cc, "samples": lo, "estimate_bytes": fixed + need(md, cc, lo)}
+    for s_floor in sorted({min(N, 16), 1}, reverse=True):
+        for md in modes:
+            for cc in ccs:
+                if chunk:
+                    s = max(1, min(N, int(chunk)))
+                    if need(md, cc, s) <= avail:
+                        return {"mode": md, "classes": cc, "samples": s, "estimate_bytes": fixed + need(md, cc, s)}
+                    continue
+                if need(md, cc, s_floor) <= avail:
+                    lo, hi = s_floor, N
+                    while lo < hi:  # largest s with need <= avail
+                        mid = (lo + hi + 1) // 2
+                        if need(md, cc, mid) <= avail:
+                            lo = mid
+                        else:
+                            hi = mid - 1
+                    return {"mode": md, "classes": cc, "samples": lo, "estimate_bytes": fixed + need(md, cc, lo)}
     if chunk or class_chunk or mode:  # explicit overrides are honoured even over the budget
         md = mode or "pairs"
         cc = ccs[-1]
         s = max(1, min(N, int(chunk))) if chunk else 1
-        return {"mode": md, "classes": cc, "samples": s, "estimate_bytes": fixed + need(md, cc, s)}
+        return {"mode": md, "classes": cc, "samples": s, "estimate_bytes": fixed + raw(md, cc, s)}
     raise OwnModelError(f"--mem-gb {budget / 2**30:g} is too small: one sample and one class need about "
                         f"{(fixed + need('pairs', 1, 1)) / 2**30:.2f} GiB")
 
@@ -264,6 +285,7 @@ def traced_kernels(fn: Functional, x: torch.Tensor, C: int, plan: Dict[str, Any]
                     acc(i0, i1, j0, j1, Bi, Bj)
                     del Bj
                 del Bi
+        release_free_memory()
         progress(f"classes {c1}/{C}")
     plan["passes"] = passes
     for k in keys:
@@ -302,6 +324,8 @@ def group_allpairs_kernel(fn: Functional, x: torch.Tensor, C: int, idx: Sequence
     stored = N * Pg * ITEM + min(N, 16) * (2 * Pg * ITEM + act) <= avail if mode is None else mode == "stored"
 
     def need(s):
+        if s * act * 8 > budget and s > 1:
+            return budget + 1      # activations of one chunk are capped at 1/8 of the budget
         base = N * Pg * ITEM if stored else 2 * s * Pg * ITEM
         return base + s * (2 * Pg * ITEM + act)
     if chunk is not None:
@@ -369,8 +393,10 @@ def group_allpairs_kernel(fn: Functional, x: torch.Tensor, C: int, idx: Sequence
 class FlatOperator:
     """``v -> J (J^T v)`` on sample-major vectors of length N*C, with functorch vjp + jvp per chunk."""
 
-    def __init__(self, fn: Functional, x: torch.Tensor, C: int, chunk: int, cache_vjp: bool):
+    def __init__(self, fn: Functional, x: torch.Tensor, C: int, chunk: int, cache_vjp: bool,
+                 progress: Optional[Callable[[str], None]] = None):
         _, _, _, _, self._jvp, self._vjp = _functorch()
+        self.progress = progress
         self.fn, self.x, self.C, self.chunk = fn, x, C, chunk
         self.N = x.shape[0]
         self.applications = 0
@@ -406,6 +432,8 @@ class FlatOperator:
         r = self.apply(vt).reshape(-1).numpy().copy()
         self.applications += 1
         self.seconds += time.perf_counter() - t
+        if self.progress is not None and self.applications % 25 == 0:
+            self.progress(f"{self.applications} products, {self.seconds:.1f} s")
         return r
 
 
@@ -473,6 +501,7 @@ def _run(workload, dir, topk, mem_gb, threads, n, chunk, class_chunk, tol, seed,
         "format": "entk-functorch-bench/1", "workload": workload, "dir": os.path.abspath(dir), "model": name,
         "config": cfg, "dtype": "float64", "threads": int(threads), "torch_version": torch.__version__,
         "N": N, "C": C, "P": P, "mem_gb": float(mem_gb), "activation_bytes_per_sample": act,
+        "loadavg_start": list(os.getloadavg()), "cpu_count": os.cpu_count(),
     }
     arrays: Dict[str, Any] = {}
     t_start = time.perf_counter()
@@ -534,7 +563,8 @@ def _run(workload, dir, topk, mem_gb, threads, n, chunk, class_chunk, tol, seed,
             if return_arrays:
                 kernels[gname], vectors[gname] = Kg, V_g
             del Kg
-            progress(f"group {gname} done")
+            release_free_memory()
+            progress(f"group {gname} done ({sum(gt.values()):.1f} s)")
         t = time.perf_counter()
         lam, V = _eigh_topk(full, k)
         timers["eigh"] += time.perf_counter() - t
@@ -562,7 +592,7 @@ def _run(workload, dir, topk, mem_gb, threads, n, chunk, class_chunk, tol, seed,
         per = 2 * act + 4 * C * ITEM
         s = max(1, min(N, int(chunk) if chunk else max(1, (budget // 2) // per)))
         cache = N * act <= budget // 2
-        op = FlatOperator(fn, x, C, s, cache)
+        op = FlatOperator(fn, x, C, s, cache, progress)
         seconds["setup"] = time.perf_counter() - t
         v0 = np.random.default_rng(int(seed)).standard_normal(M)
         ncv = min(M, max(2 * k + 1, 20))
@@ -593,6 +623,7 @@ def _run(workload, dir, topk, mem_gb, threads, n, chunk, class_chunk, tol, seed,
     res["topk"] = k
     res["seconds"] = seconds
     res["peak_rss_mb"] = peak_rss_mb()
+    res["loadavg_end"] = list(os.getloadavg())
     if return_arrays:
         res["_arrays"] = arrays
     return res
