@@ -56,7 +56,8 @@ module for one sample, measured with forward hooks). Jacobian workloads: ``store
 Jacobian of all N samples for ``cc`` classes (N*cc*P*8 bytes) and fills it ``s`` samples at a time
 (transient s*cc*(2*P*8 + act), with the activations s*cc*act of one chunk capped at 1/8 of the
 budget); if not even one class fits, ``pairs`` mode keeps two sample chunks
-and recomputes the Jacobian of the second chunk for every pair (i <= j). layer_allpairs_topk keeps
+and recomputes the Jacobian of the second chunk for every pair (i <= j), one class per pass so that
+the chunks are as large as possible. layer_allpairs_topk keeps
 G_g of all N samples (N*P_g*8) when it fits (else pairs), chunk transient s*(2*P_g*8 + act), the same
 activation cap. Freed heap memory is returned to the OS (glibc ``malloc_trim``) after every class pass
 and every group. ``--chunk`` /
@@ -178,8 +179,8 @@ def _stats(K: torch.Tensor) -> Dict[str, float]:
 def plan_jacobian(N: int, C: int, P: int, act: int, budget: int, fixed: int, chunk: Optional[int] = None,
                   class_chunk: Optional[int] = None, mode: Optional[str] = None) -> Dict[str, Any]:
     """Chunk plan for the per-sample Jacobian workloads (see module doc): the first of ``stored``,
-    ``pairs`` that fits, with as many classes per pass as fit and then as many samples per chunk
-    as fit. ``chunk`` / ``class_chunk`` / ``mode`` override the plan (then it may exceed the
+    ``pairs`` that fits; stored takes as many classes per pass as fit, pairs one class per pass;
+    then as many samples per chunk as fit. ``chunk`` / ``class_chunk`` / ``mode`` override the plan (then it may exceed the
     budget; ``estimate_bytes`` says by how much)."""
     avail = budget - fixed
 
@@ -196,7 +197,10 @@ def plan_jacobian(N: int, C: int, P: int, act: int, budget: int, fixed: int, chu
     ccs = [max(1, min(C, int(class_chunk)))] if class_chunk else list(range(C, 0, -1))
     for s_floor in sorted({min(N, 16), 1}, reverse=True):
         for md in modes:
-            for cc in ccs:
+            # stored: as many classes per pass as fit (fewer passes); pairs: one class per pass, so
+            # that the sample chunks are as large as possible (the Jacobian of a chunk is recomputed
+            # about N/(2s) times, and the chunk-pair GEMMs get more efficient with s)
+            for cc in (ccs if md == "stored" else sorted(ccs)):
                 if chunk:
                     s = max(1, min(N, int(chunk)))
                     if need(md, cc, s) <= avail:
