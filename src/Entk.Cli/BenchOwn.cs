@@ -27,6 +27,8 @@ namespace Entk.Cli
         private static int OwnWorker(string workload, string method, string dir, int size, string jsonPath)
         {
             var result = new JsonObject { ["workload"] = workload, ["method"] = method, ["size"] = size };
+            var precision = method.Contains("-float32", StringComparison.Ordinal) ? Precision.Float32 : Precision.Float64;
+            method = method.Replace("-float32", "", StringComparison.Ordinal);
             bool single = method.EndsWith("-single", StringComparison.Ordinal);
             if (single)
             {
@@ -34,6 +36,7 @@ namespace Entk.Cli
                 method = method.Substring(0, method.Length - "-single".Length);
             }
             result["thread_policy"] = EntkRuntime.Current.Threads.ToString();
+            result["precision"] = precision.ToString();
             result["threads"] = torch.get_num_threads();
             var sw = Stopwatch.StartNew();
             var phases = new JsonObject();
@@ -77,7 +80,7 @@ namespace Entk.Cli
                 {
                     case "traced":
                     {
-                        var k = EmpiricalNtk.Compute(model, KernelReduction.TraceMean, xm);
+                        var k = EmpiricalNtk.Compute(model, KernelReduction.TraceMean, xm, options: new NtkOptions { Precision = precision });
                         kernelSeconds = t.Elapsed.TotalSeconds;
                         Eig(() => SymmetricEigen.Decompose(k.Matrix, Math.Min(50, n)), "eigenvalues");
                         result["routes"] = new JsonArray(k.TensorRoutes.Select(r => (JsonNode?)JsonValue.Create(r.Tensor + ": " + r.Description)).ToArray());
@@ -85,14 +88,14 @@ namespace Entk.Cli
                     }
                     case "per-tensor":
                     {
-                        var lw = EmpiricalNtk.ComputeLayerwise(model, KernelReduction.TraceMean, xm);
+                        var lw = EmpiricalNtk.ComputeLayerwise(model, KernelReduction.TraceMean, xm, options: new NtkOptions { Precision = precision });
                         kernelSeconds = t.Elapsed.TotalSeconds;
                         result["traces"] = new JsonObject(lw.Kernels.Select(k => new KeyValuePair<string, JsonNode?>(k.Group, Enumerable.Range(0, n).Sum(i => k.Matrix[i, i]))));
                         return lw;
                     }
                     case "flat":
                     {
-                        var e = EmpiricalNtk.Spectrum(model, KernelReduction.FlattenSampleMajor, xm, 50);
+                        var e = EmpiricalNtk.Spectrum(model, KernelReduction.FlattenSampleMajor, xm, 50, new NtkOptions { Precision = precision });
                         kernelSeconds = 0;
                         eigSeconds = t.Elapsed.TotalSeconds;
                         result["eigenvalues"] = new JsonArray(e.Values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
@@ -114,17 +117,20 @@ namespace Entk.Cli
                         }
                         groups.Add(ParameterGroup.Of("head", names.Where(s => s.StartsWith("ln_f.", StringComparison.Ordinal) || s.StartsWith("head.", StringComparison.Ordinal)).ToArray()));
                         var spectra = new JsonObject();
+                        // One computation for all groups: the engine captures every layer once and, when the stored factors do not
+                        // fit the memory budget, processes the layers in passes (one layer at a time at the limit).
+                        var tg = Stopwatch.StartNew();
+                        var lw = EmpiricalNtk.ComputeLayerwise(model, KernelReduction.AllPairsMean, xm, groups: groups, options: new NtkOptions { Precision = precision });
+                        kernelSeconds = tg.Elapsed.TotalSeconds;
+                        foreach (var kv in Kernels.Rules.RuleKernels.LastPhases) phases["engine_" + kv.Key] = kv.Value;
                         foreach (var g in groups)
                         {
-                            var tg = Stopwatch.StartNew();
-                            var lw = EmpiricalNtk.ComputeLayerwise(model, KernelReduction.AllPairsMean, xm, groups: new[] { g });
-                            kernelSeconds += tg.Elapsed.TotalSeconds;
                             tg.Restart();
                             var e = SymmetricEigen.Decompose(lw[g.Name].Matrix, 20);
                             eigSeconds += tg.Elapsed.TotalSeconds;
                             spectra[g.Name] = new JsonArray(e.Values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
-                            if (g.Name == "block0") result["routes"] = new JsonArray(lw[g.Name].TensorRoutes.Select(r => (JsonNode?)JsonValue.Create(r.Tensor + ": " + r.Description)).ToArray());
                         }
+                        result["routes"] = new JsonArray(lw.Total.TensorRoutes.Select(r => (JsonNode?)JsonValue.Create(r.Tensor + ": " + r.Description)).ToArray());
                         result["spectra"] = spectra;
                         return spectra;
                     }
@@ -261,7 +267,10 @@ namespace Entk.Cli
             // GPT (native TorchSharp), per-layer all-pairs-mean kernels + top 20, one layer at a time.
             var gl = Entk("own-gpt", "layers", gptDir, nGpt);
             if (gl is not null)
-                notes.Add(FormattableString.Invariant($"own-gpt: all per-layer top-20 spectra in {gl.Seconds:0.0} s (target ≤ 300 s), peak {gl.PeakMb / 1024:0.00} GB (target ≤ 8 GB)"));
+                notes.Add(FormattableString.Invariant($"own-gpt: all per-layer top-20 spectra in {gl.Seconds:0.0} s (target ≤ 300 s), peak {gl.PeakMb / 1024:0.00} GB (target ≤ 8 GB), float64"));
+            var gl32 = Entk("own-gpt", "layers-float32", gptDir, nGpt);
+            if (gl32 is not null)
+                notes.Add(FormattableString.Invariant($"own-gpt: the same with float32 contractions (Precision.Float32): {gl32.Seconds:0.0} s, peak {gl32.PeakMb / 1024:0.00} GB"));
             Compare("own-gpt per-layer top-20", gl, Functorch("own-gpt", "layer_allpairs_topk", gptDir, nGpt, "--topk", "20"), 0);
         }
     }

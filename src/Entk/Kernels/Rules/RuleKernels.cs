@@ -29,6 +29,17 @@ namespace Entk.Kernels.Rules
     /// <summary>Kernel assembly and the matrix-free operator on top of <see cref="RuleEngine"/>.</summary>
     internal static class RuleKernels
     {
+        /// <summary>Seconds per phase of the last <see cref="Compute"/> on this thread (check, profile, capture, materialise, contract), for the benchmark.</summary>
+        [ThreadStatic]
+        private static Dictionary<string, double>? _phases;
+
+        internal static Dictionary<string, double> LastPhases => _phases ??= new Dictionary<string, double>(StringComparer.Ordinal);
+
+        private static void Phase(string name, System.Diagnostics.Stopwatch clock)
+        {
+            LastPhases[name] = LastPhases.GetValueOrDefault(name) + clock.Elapsed.TotalSeconds;
+            clock.Restart();
+        }
         /// <summary>Output weights w (V × C) of a reduction: diag(s) for traced/flattened, s for the all-pairs mean, e_c s_c and e_d s_d for a block.</summary>
         internal static Tensor OutputWeights(KernelReduction reduction, double[] s)
         {
@@ -147,8 +158,12 @@ namespace Entk.Kernels.Rules
                 "Alternatives: fewer inputs, a smaller reduction (TraceMean or AllPairsMean give N×N), EmpiricalNtk.Spectrum (matrix-free when the kernel does not fit), or a larger NtkOptions.MemoryBudgetBytes.");
             var w = OutputWeights(reduction, s);
             long v = w.shape[0];
+            LastPhases.Clear();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             engine.CheckOnData(x1, w);
+            Phase("check", clock);
             var profile = engine.Profile(x1, w);
+            Phase("profile", clock);
             long totalSamples = n1 + (x2 is null ? 0 : n2);
             bool full = reduction.IsFlattened || reduction.Kind == KernelReductionKind.Block;
             var est = Estimate(kernelBytes, profile, totalSamples, opts.Budget, full, out var passes, out int chunk, opts);
@@ -168,6 +183,7 @@ namespace Entk.Kernels.Rules
             {
                 var f1 = new GradientFactors?[ch1.Count][];
                 var f2 = x2 is null ? f1 : new GradientFactors?[ch2.Count][];
+                var retired = new List<GradientFactors>();
                 try
                 {
                     for (int i = 0; i < ch1.Count; i++)
@@ -183,31 +199,58 @@ namespace Entk.Kernels.Rules
                             f2[j] = engine.CaptureChunk(x2.narrow(0, ch2[j].Start, ch2[j].Count), w, pass, computeType);
                             opts.Progress?.Report(new EntkProgress("layer rules", ++done, units));
                         }
-                    foreach (int t in pass) detail[t] = Materialise(f1, f2, t, ch1, ch2, full);
-                    // Chunk pairs outside, tensors inside: a weight and its bias (adjacent in the layout) share the cotangent Gram matrix.
+                    Phase("capture", clock);
+                    // Factored tensors: chunk pairs outside, tensors inside, so that a weight and its bias (adjacent in the layout)
+                    // share the cotangent Gram matrix. Tensors contracted through per-sample gradients: one tensor at a time, its
+                    // gradients formed for every chunk, contracted, and freed before the next (the memory plan assumes this).
+                    var viaGradients = pass.Where(t => PrefersGradients(f1, f2, t, full)).ToArray();
+                    var factored = pass.Except(viaGradients).ToArray();
+                    foreach (int t in factored) detail[t] = Describe(f1, t);
+                    void Contract(int[] tensors, int i, int j)
+                    {
+                        foreach (int t in tensors)
+                        {
+                            var a = f1[i][t];
+                            var b = f2[j][t];
+                            if (a is null || b is null) continue;
+                            using var inner = torch.NewDisposeScope();
+                            var blk = full ? a.Full(b).to(ScalarType.Float64) : a.Traced(b).to(ScalarType.Float64);
+                            Place(total, blk, reduction, ch1[i], ch2[j], n1, n2, c, mirror: x2 is null && i != j);
+                            int gi = tensorGroup[t];
+                            if (gi >= 0) Place(groups[gi], blk, reduction, ch1[i], ch2[j], n1, n2, c, mirror: x2 is null && i != j);
+                        }
+                    }
                     for (int i = 0; i < ch1.Count; i++)
                         for (int j = x2 is null ? i : 0; j < ch2.Count; j++)
                         {
                             using var scope = torch.NewDisposeScope();
                             try
                             {
-                                foreach (int t in pass)
-                                {
-                                    var a = f1[i][t];
-                                    var b = f2[j][t];
-                                    if (a is null || b is null) continue;
-                                    using var inner = torch.NewDisposeScope();
-                                    var blk = full ? a.Full(b).to(ScalarType.Float64) : a.Traced(b).to(ScalarType.Float64);
-                                    Place(total, blk, reduction, ch1[i], ch2[j], n1, n2, c, mirror: x2 is null && i != j);
-                                    int gi = tensorGroup[t];
-                                    if (gi >= 0) Place(groups[gi], blk, reduction, ch1[i], ch2[j], n1, n2, c, mirror: x2 is null && i != j);
-                                }
+                                Contract(factored, i, j);
                             }
                             finally
                             {
                                 OuterProductFactors.ClearCache();
                             }
                         }
+                    Phase("contract", clock);
+                    foreach (int t in viaGradients)
+                    {
+                        detail[t] = "per-sample gradients";
+                        Materialise(f1, t, retired);
+                        if (!ReferenceEquals(f1, f2)) Materialise(f2, t, retired);
+                        Phase("materialise", clock);
+                        for (int i = 0; i < ch1.Count; i++)
+                            for (int j = x2 is null ? i : 0; j < ch2.Count; j++)
+                            {
+                                using var scope = torch.NewDisposeScope();
+                                Contract(new[] { t }, i, j);
+                            }
+                        ReleaseTensor(f1, t);
+                        if (!ReferenceEquals(f1, f2)) ReleaseTensor(f2, t);
+                        Phase("contract", clock);
+                    }
+                    Phase("contract", clock);
                     done += pass.Length;
                     opts.Progress?.Report(new EntkProgress("layer rules", done, units));
                 }
@@ -215,6 +258,7 @@ namespace Entk.Kernels.Rules
                 {
                     Release(f1);
                     if (x2 is not null) Release(f2);
+                    foreach (var g in retired) g.Release();
                 }
             }
             double div = reduction.Kind switch { KernelReductionKind.TraceMean => c, KernelReductionKind.AllPairsMean => (double)c * c, _ => 1 };
@@ -227,40 +271,58 @@ namespace Entk.Kernels.Rules
             return new RuleKernelResult(total, groups, engine.Routes(t => detail[t] ?? "not used"));
         }
 
-        /// <summary>
-        /// Converts a tensor's factors to stored per-sample gradients when that is the cheaper contraction over all chunk
-        /// pairs (so they are formed once, not once per pair). Returns a description of the route.
-        /// </summary>
-        private static string Materialise(GradientFactors?[][] f1, GradientFactors?[][] f2, int t, List<Chunk> ch1, List<Chunk> ch2, bool full)
+        /// <summary>Whether a tensor is cheapest to contract through formed per-sample gradients (over all chunk pairs).</summary>
+        private static bool PrefersGradients(GradientFactors?[][] f1, GradientFactors?[][] f2, int t, bool full)
         {
             var first = f1.Select(f => f[t]).FirstOrDefault(f => f is not null);
-            if (first is null) return "module not called: zero contribution";
-            if (first is PerSampleGradientFactors) return "per-sample gradients";
-            // A bias reuses its weight's cotangent Gram matrix when the weight was contracted pairwise; otherwise it forms Σ_t δ_t,
-            // which is cheap: never store it.
-            if (first is OuterProductFactors { IsBias: true }) return "cotangent Gram (shared with the weight) or Σ_t δ_t";
+            if (first is null || first is PerSampleGradientFactors) return false;       // nothing to do, or already formed
+            if (first is OuterProductFactors { IsBias: true }) return false;             // shares its weight's Gram, or forms Σ_t δ_t on the fly
+            if (first is SumOfFactors) return true;
             long b2 = f2.Select(f => f[t]).FirstOrDefault(f => f is not null)?.Samples ?? 1;
             double chosen = full ? first.FullFlops(b2) : first.TracedFlops(b2);
             double psgOnly = 2.0 * first.Samples * b2 * first.Outputs * (full ? first.Outputs : 1) * first.Count;
-            if (chosen < psgOnly && !(first is SumOfFactors)) return first is OuterProductFactors or IndexedRowFactors ? "pairwise factors" : "per-sample gradients";
-            void Form(GradientFactors?[][] f)
+            return !(chosen < psgOnly) || first is ElementwiseFactors;
+        }
+
+        private static string Describe(GradientFactors?[][] f, int t)
+        {
+            var first = f.Select(x => x[t]).FirstOrDefault(x => x is not null);
+            return first switch
             {
-                for (int i = 0; i < f.Length; i++)
+                null => "module not called: zero contribution",
+                PerSampleGradientFactors => "per-sample gradients",
+                OuterProductFactors { IsBias: true } => "cotangent Gram (shared with the weight) or Σ_t δ_t",
+                _ => "pairwise factors",
+            };
+        }
+
+        /// <summary>
+        /// Replaces a tensor's factors by their per-sample gradients in every chunk. The factors go to <paramref name="retired"/>
+        /// (a weight shares its inputs and cotangents with its bias, so they are freed with the pass, not here).
+        /// </summary>
+        private static void Materialise(GradientFactors?[][] f, int t, List<GradientFactors> retired)
+        {
+            for (int i = 0; i < f.Length; i++)
+            {
+                if (f[i][t] is not GradientFactors g || g is PerSampleGradientFactors) continue;
+                PerSampleGradientFactors p;
+                using (var scope = torch.NewDisposeScope())
                 {
-                    if (f[i][t] is not GradientFactors g || g is PerSampleGradientFactors) continue;
-                    PerSampleGradientFactors p;
-                    using (var scope = torch.NewDisposeScope())
-                    {
-                        p = new PerSampleGradientFactors(g.PerSampleGradients().contiguous());
-                        p.Detach();
-                    }
-                    g.Release();
-                    f[i][t] = p;
+                    p = new PerSampleGradientFactors(g.PerSampleGradients().contiguous());
+                    p.Detach();
                 }
+                retired.Add(g);
+                f[i][t] = p;
             }
-            Form(f1);
-            if (!ReferenceEquals(f1, f2)) Form(f2);
-            return "per-sample gradients";
+        }
+
+        private static void ReleaseTensor(GradientFactors?[][] f, int t)
+        {
+            for (int i = 0; i < f.Length; i++)
+            {
+                if (f[i][t] is PerSampleGradientFactors p) p.Release();
+                f[i][t] = null;
+            }
         }
 
         private static void Release(GradientFactors?[][] fs)
