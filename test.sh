@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test suite of Entk and prints one closing line "N passed, N failed, N skipped".
 #   - the NUnit projects of Entk.sln (C# unit tests, F# API tests, parity tests),
-#   - the pytest suite of the Python reference (reference-python/tests), when Debian's python3 has numpy + torch.
+#   - the pytest suite of the Python reference (reference-python/tests), when Debian's python3 has numpy + torch,
+#   - the package, tool and site tests (tests/Packaging/run.sh): `dotnet pack` into a temporary feed (or the packages in
+#     ENTK_PACKAGES_DIR), a console project, the `entk` tool and F# scripts consuming them, and the reference site
+#     rendered in headless Chromium (skipped without Chromium unless ENTK_REQUIRE_BROWSER=1). ENTK_SKIP_PACKAGING=1
+#     skips them (counted as one skipped test).
 # Without Python the parity tests and pytest are skipped with a reason, unless ENTK_REQUIRE_PYTHON=1
 # (set by .ci/run), which turns a missing Python into a failure.
 set -uo pipefail
@@ -33,7 +37,26 @@ else
   pys=1
 fi
 
-awk -v pyp="$pyp" -v pyf="$pyf" -v pys="$pys" -v ab="$aborted" '
+pkp=0; pkf=0; pks=0
+if [ "${ENTK_SKIP_PACKAGING:-0}" = "1" ]; then
+  echo "package, tool and site tests skipped: ENTK_SKIP_PACKAGING=1."
+  pks=1
+else
+  pklog="$(mktemp)"
+  tests/Packaging/run.sh 2>&1 | tee "$pklog"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  line=$(grep -E "^packaging tests: passed=[0-9]+ failed=[0-9]+ skipped=[0-9]+$" "$pklog" | tail -n 1)
+  if [ -n "$line" ]; then
+    pkp=$(echo "$line" | sed -E 's/.*passed=([0-9]+).*/\1/')
+    pkf=$(echo "$line" | sed -E 's/.*failed=([0-9]+).*/\1/')
+    pks=$(echo "$line" | sed -E 's/.*skipped=([0-9]+).*/\1/')
+  else
+    echo "ERROR: tests/Packaging/run.sh ended without its summary line." >&2
+    pkf=1; status=1
+  fi
+fi
+
+awk -v pyp="$((pyp + pkp))" -v pyf="$((pyf + pkf))" -v pys="$((pys + pks))" -v ab="$aborted" '
   /^(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+/ { gsub(",", ""); f+=$4; p+=$6; s+=$8 }
   END { printf "%d passed, %d failed, %d skipped\n", p+pyp, f+pyf+ab, s+pys }' "$log"
 exit $status

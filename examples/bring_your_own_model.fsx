@@ -4,16 +4,12 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/bring_your_own_model.fsx [OUT_DIR]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/bring_your_own_model.fsx [OUT_DIR]
 // OUT_DIR defaults to $ENTK_EXAMPLES_OUT, else a new temporary folder; the script writes the layer
-// kernels there as one .npz. Another build of the library: ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR ...
+// kernels there as one .npz. Another build of the library: ENTK_LIB_DIR=DIR dotnet fsi --define:ENTK_BUILD_FOLDER --lib:DIR ...
 // Deterministic (torch.manual_seed 0 for the module's initial weights). About 8 s, half of it fsi start-up.
 
-#I "../src/Entk.Paper/bin/Release/net10.0/linux-x64"
-#r "TorchSharp.dll"
-#r "Entk.Core.dll"
-#r "Entk.dll"
-#r "Entk.Paper.dll"
+#load "common.fsx"
 
 open System
 open System.Diagnostics
@@ -25,28 +21,10 @@ open Entk.IO
 open Entk.Kernels
 open Entk.Linalg
 open Entk.Models
+open Common
 
-let clock = Stopwatch.StartNew()
+let outDir = outputFolder "byom"
 
-// ---- where the library came from, and where outputs go (same few lines in every example)
-let libraryDll = typeof<Entk.Kernels.EmpiricalNtk>.Assembly.Location
-printfn "entk library: %s (version %s)" libraryDll EntkInfo.Version
-match Environment.GetEnvironmentVariable "ENTK_LIB_DIR" with
-| null | "" -> ()
-| dir when Path.GetFullPath(dir).TrimEnd('/') <> Path.GetDirectoryName libraryDll ->
-    eprintfn "ENTK_LIB_DIR is %s but Entk.dll was loaded from %s; run: dotnet fsi --lib:%s %s" dir libraryDll dir __SOURCE_FILE__
-    exit 2
-| _ -> ()
-
-let outDir =
-    match fsi.CommandLineArgs |> Array.tryItem 1, Environment.GetEnvironmentVariable "ENTK_EXAMPLES_OUT" with
-    | Some dir, _ -> dir
-    | None, (null | "") -> Path.Combine(Path.GetTempPath(), "entk-example-byom-" + Guid.NewGuid().ToString "N")
-    | None, dir -> dir
-Directory.CreateDirectory outDir |> ignore
-printfn "output folder: %s" (Path.GetFullPath outDir)
-
-let r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
 
 // ---- 1. your model: a two-layer tanh MLP in float64, written as an ordinary TorchSharp module
 // (`open type torch` would shadow F#'s `float` with torch.float, so torch names are qualified.)
@@ -95,7 +73,7 @@ let groups = [| ParameterGroup.Of("layer1", "fc1.weight", "fc1.bias"); Parameter
 let perLayer = EmpiricalNtk.ComputeLayerwise(model, KernelReduction.TraceMean, x, groups = groups)
 let sumsOk = checkSum "per tensor" perTensor && checkSum "per layer" perLayer
 
-// The same total kernel by NTK-vector products (a different algorithm): they must agree
+// The same total kernel by NTK-vector products (a different algorithm from the layer rules Entk uses by default): they must agree
 let byProducts = EmpiricalNtk.Compute(model, KernelReduction.TraceMean, x, options = NtkOptions(Method = NtkMethod.NtkVectorProducts))
 let methodDiff = byProducts.Matrix.MaxAbsDifference(perLayer.Total.Matrix) / perLayer.Total.Matrix.MaxAbs()
 printfn "method check: %A vs %A, relative difference %s: %s" byProducts.Method perLayer.Total.Method (r methodDiff) (if methodDiff <= 1e-10 then "OK" else "FAILED")

@@ -5,17 +5,13 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/load_from_python.fsx [OUT_DIR]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/load_from_python.fsx [OUT_DIR]
 // Needs /usr/bin/python3 with numpy (another interpreter: ENTK_PYTHON=/path/to/python3). Without it the
 // script prints a line starting with "SKIP:" and exits with code 0.
 // OUT_DIR defaults to $ENTK_EXAMPLES_OUT, else a new temporary folder. Another build of the library:
-// ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR ... Deterministic (numpy default_rng(0)). About 8 s.
+// ENTK_LIB_DIR=DIR dotnet fsi --define:ENTK_BUILD_FOLDER --lib:DIR ... Deterministic (numpy default_rng(0)). About 8 s.
 
-#I "../src/Entk.Paper/bin/Release/net10.0/linux-x64"
-#r "TorchSharp.dll"
-#r "Entk.Core.dll"
-#r "Entk.dll"
-#r "Entk.Paper.dll"
+#load "common.fsx"
 
 open System
 open System.Diagnostics
@@ -26,28 +22,10 @@ open Entk.Experiments
 open Entk.IO
 open Entk.Linalg
 open Entk.Metrics
+open Common
 
-let clock = Stopwatch.StartNew()
+let outDir = outputFolder "python"
 
-// ---- where the library came from, and where outputs go (same few lines in every example)
-let libraryDll = typeof<Entk.Kernels.EmpiricalNtk>.Assembly.Location
-printfn "entk library: %s (version %s)" libraryDll EntkInfo.Version
-match Environment.GetEnvironmentVariable "ENTK_LIB_DIR" with
-| null | "" -> ()
-| dir when Path.GetFullPath(dir).TrimEnd('/') <> Path.GetDirectoryName libraryDll ->
-    eprintfn "ENTK_LIB_DIR is %s but Entk.dll was loaded from %s; run: dotnet fsi --lib:%s %s" dir libraryDll dir __SOURCE_FILE__
-    exit 2
-| _ -> ()
-
-let outDir =
-    match fsi.CommandLineArgs |> Array.tryItem 1, Environment.GetEnvironmentVariable "ENTK_EXAMPLES_OUT" with
-    | Some dir, _ -> dir
-    | None, (null | "") -> Path.Combine(Path.GetTempPath(), "entk-example-python-" + Guid.NewGuid().ToString "N")
-    | None, dir -> dir
-Directory.CreateDirectory outDir |> ignore
-printfn "output folder: %s" (Path.GetFullPath outDir)
-
-let r (v: float) = v.ToString("R", CultureInfo.InvariantCulture)
 let p, width = 11, 32
 
 // ---- 1. Python writes the weights (and, for checking, its own forward pass and kernels)

@@ -4,18 +4,14 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/quickstart.fsx [OUT_DIR]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/quickstart.fsx [OUT_DIR]
 // OUT_DIR defaults to $ENTK_EXAMPLES_OUT, else a new temporary folder. To use another build of the
 // library, pass its folder to fsi and name it in ENTK_LIB_DIR too (the script checks the two agree):
-//   ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR examples/quickstart.fsx
+//   ENTK_LIB_DIR=DIR dotnet fsi --define:ENTK_BUILD_FOLDER --lib:DIR examples/quickstart.fsx
 // Deterministic: seed 0 for the weights and the data. About 8 s on 2 CPU cores, half of it fsi start-up
 // (on a busy machine set OMP_NUM_THREADS=1: small tensor operations then run much faster; see README).
 
-#I "../src/Entk.Paper/bin/Release/net10.0/linux-x64"
-#r "TorchSharp.dll"
-#r "Entk.Core.dll"
-#r "Entk.dll"
-#r "Entk.Paper.dll"
+#load "common.fsx"
 
 open System
 open System.Diagnostics
@@ -28,31 +24,14 @@ open Entk.Linalg
 open Entk.Metrics
 open Entk.Plotting
 open Entk.Training
+open Common
 
-let clock = Stopwatch.StartNew()
-
-// ---- where the library came from, and where outputs go (same few lines in every example)
-let libraryDll = typeof<Entk.Kernels.EmpiricalNtk>.Assembly.Location
-printfn "entk library: %s (version %s)" libraryDll EntkInfo.Version
-match Environment.GetEnvironmentVariable "ENTK_LIB_DIR" with
-| null | "" -> ()
-| dir when Path.GetFullPath(dir).TrimEnd('/') <> Path.GetDirectoryName libraryDll ->
-    eprintfn "ENTK_LIB_DIR is %s but Entk.dll was loaded from %s; run: dotnet fsi --lib:%s %s" dir libraryDll dir __SOURCE_FILE__
-    exit 2
-| _ -> ()
-
-let outDir =
-    match fsi.CommandLineArgs |> Array.tryItem 1, Environment.GetEnvironmentVariable "ENTK_EXAMPLES_OUT" with
-    | Some dir, _ -> dir
-    | None, (null | "") -> Path.Combine(Path.GetTempPath(), "entk-example-quickstart-" + Guid.NewGuid().ToString "N")
-    | None, dir -> dir
-Directory.CreateDirectory outDir |> ignore
-printfn "output folder: %s" (Path.GetFullPath outDir)
+let outDir = outputFolder "quickstart"
 
 // ---- 1. train a TMS model: n = 20 features, m = 5 hidden, D = 200 samples, 2000 full-batch Adam steps
 let config = TmsConfig(Features = 20, Hidden = 5, Samples = 200, Steps = 2000)
 let setup = TmsSetup.Create(config, seed = 0L)
-let trained = TmsTraining.Train(setup, logEvery = 500)
+let trained = TmsTraining.Train(setup, TmsTrainingOptions(LogEvery = 500))
 printfn "model: %s, P = %d parameters" trained.Model.Name trained.Model.ParameterCount
 printfn "loss: %.6g -> %.6g after %d steps" trained.InitialLoss trained.FinalLoss config.Steps
 printfn "reconstructed features ((W^T W)_ii >= 0.75): %d of %d" (trained.ReconstructedFeatures()) config.Features

@@ -4,18 +4,14 @@
 //
 // Run from the repository root after building the library once:
 //   dotnet build src/Entk.Paper -c Release
-//   dotnet fsi examples/reproduce_figure.fsx [OUT_DIR] [MODEL] [STEPS]
+//   dotnet fsi --define:ENTK_BUILD_FOLDER examples/reproduce_figure.fsx [OUT_DIR] [MODEL] [STEPS]
 // MODEL is 0, 1 or 2 for (m, S) = (10, 0.3), (10, 0.9), (40, 0.9) (default 0); STEPS overrides the
 // paper's 5000 training steps (the tests use a short run). OUT_DIR defaults to $ENTK_EXAMPLES_OUT,
-// else a new temporary folder. Another build of the library: ENTK_LIB_DIR=DIR dotnet fsi --lib:DIR ...
+// else a new temporary folder. Another build of the library: ENTK_LIB_DIR=DIR dotnet fsi --define:ENTK_BUILD_FOLDER --lib:DIR ...
 // Deterministic (seed 0, the CLI's default). About 20 s for the full 5000 steps with OMP_NUM_THREADS=1.
 // The whole paper (all three models, report and claims): ./entk reproduce tms --out DIR.
 
-#I "../src/Entk.Paper/bin/Release/net10.0/linux-x64"
-#r "TorchSharp.dll"
-#r "Entk.Core.dll"
-#r "Entk.dll"
-#r "Entk.Paper.dll"
+#load "common.fsx"
 
 open System
 open System.Diagnostics
@@ -23,27 +19,9 @@ open System.IO
 open Entk
 open Entk.Experiments
 open Entk.Training
+open Common
 
-let clock = Stopwatch.StartNew()
-
-// ---- where the library came from, and where outputs go (same few lines in every example)
-let libraryDll = typeof<Entk.Kernels.EmpiricalNtk>.Assembly.Location
-printfn "entk library: %s (version %s)" libraryDll EntkInfo.Version
-match Environment.GetEnvironmentVariable "ENTK_LIB_DIR" with
-| null | "" -> ()
-| dir when Path.GetFullPath(dir).TrimEnd('/') <> Path.GetDirectoryName libraryDll ->
-    eprintfn "ENTK_LIB_DIR is %s but Entk.dll was loaded from %s; run: dotnet fsi --lib:%s %s" dir libraryDll dir __SOURCE_FILE__
-    exit 2
-| _ -> ()
-
-let args = fsi.CommandLineArgs |> Array.skip 1
-let outDir =
-    match args |> Array.tryItem 0, Environment.GetEnvironmentVariable "ENTK_EXAMPLES_OUT" with
-    | Some dir, _ -> dir
-    | None, (null | "") -> Path.Combine(Path.GetTempPath(), "entk-example-figure-" + Guid.NewGuid().ToString "N")
-    | None, dir -> dir
-Directory.CreateDirectory outDir |> ignore
-printfn "output folder: %s" (Path.GetFullPath outDir)
+let outDir = outputFolder "figure"
 
 let modelIndex = args |> Array.tryItem 1 |> Option.map int |> Option.defaultValue 0
 let paper = TmsConfig.PaperModels.[modelIndex]

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Entk.IO;
 using NUnit.Framework;
 
 namespace Entk.Parity.Tests
@@ -26,15 +27,15 @@ namespace Entk.Parity.Tests
             PythonReference.Require();
             var o = CaseStore.Get(c);
             var r = PythonReference.Bridge("rng_case", new { seed = c.Seed, model = "tms", n = c.Features, m = c.Hidden, D = c.Samples, S = c.Sparsity });
-            var w = NpzFile.Read(o.File("initial_weights.npz"));
+            var w = Npz.Read(o.File("initial_weights.npz"));
             var rep = new CheckReport(c.Name + " initial state");
-            BitIdentical(rep, "W", w["W"].Doubles, ParityChecks.Array(r["W"]), w["W"].Shape, ParityChecks.Ints(r["W_shape"]));
-            BitIdentical(rep, "b", w["b"].Doubles, ParityChecks.Array(r["b"]), w["b"].Shape, ParityChecks.Ints(r["b_shape"]));
-            var imp = NpyArray.Read(o.File("importance.npy"));
-            BitIdentical(rep, "importance", imp.Doubles, ParityChecks.Array(r["importance"]), imp.Shape, ParityChecks.Ints(r["importance_shape"]));
+            BitIdentical(rep, "W", w["W"].Float64(), ParityChecks.Array(r["W"]), w["W"].Shape, ParityChecks.Ints(r["W_shape"]));
+            BitIdentical(rep, "b", w["b"].Float64(), ParityChecks.Array(r["b"]), w["b"].Shape, ParityChecks.Ints(r["b_shape"]));
+            var imp = Npy.Read(o.File("importance.npy"));
+            BitIdentical(rep, "importance", imp.Float64(), ParityChecks.Array(r["importance"]), imp.Shape, ParityChecks.Ints(r["importance_shape"]));
 
-            var x = NpyArray.Read(o.File("inputs.npy"));
-            double[] xc = x.Doubles, xr = ParityChecks.Array(r["x"]);
+            var x = Npy.Read(o.File("inputs.npy"));
+            double[] xc = x.Float64(), xr = ParityChecks.Array(r["x"]);
             rep.True("x.shape", x.Shape.SequenceEqual(ParityChecks.Ints(r["x_shape"])), "C# [" + string.Join(",", x.Shape) + "]");
             if (xc.Length == xr.Length)
             {
@@ -57,19 +58,19 @@ namespace Entk.Parity.Tests
             PythonReference.Require();
             var o = CaseStore.Get(c);
             var r = PythonReference.Bridge("rng_case", new { seed = c.Seed, model = "mlp", p = c.Modulus, H = c.Width });
-            var w = NpzFile.Read(o.File("initial_weights.npz"));
-            var split = NpzFile.Read(o.File("split.npz"));
+            var w = Npz.Read(o.File("initial_weights.npz"));
+            var split = Npz.Read(o.File("split.npz"));
             var rep = new CheckReport(c.Name + " initial state");
-            BitIdentical(rep, "W1", w["W1"].Doubles, ParityChecks.Array(r["W1"]), w["W1"].Shape, ParityChecks.Ints(r["W1_shape"]));
-            BitIdentical(rep, "W2", w["W2"].Doubles, ParityChecks.Array(r["W2"]), w["W2"].Shape, ParityChecks.Ints(r["W2_shape"]));
-            rep.True("train_idx identical", split["train_idx"].Int64s.SequenceEqual(ParityChecks.Longs(r["train_idx"])),
-                split["train_idx"].Count + " C# vs " + ParityChecks.Longs(r["train_idx"]).Length + " reference indices");
-            rep.True("test_idx identical", split["test_idx"].Int64s.SequenceEqual(ParityChecks.Longs(r["test_idx"])),
-                split["test_idx"].Count + " C# vs " + ParityChecks.Longs(r["test_idx"]).Length + " reference indices");
+            BitIdentical(rep, "W1", w["W1"].Float64(), ParityChecks.Array(r["W1"]), w["W1"].Shape, ParityChecks.Ints(r["W1_shape"]));
+            BitIdentical(rep, "W2", w["W2"].Float64(), ParityChecks.Array(r["W2"]), w["W2"].Shape, ParityChecks.Ints(r["W2_shape"]));
+            rep.True("train_idx identical", split["train_idx"].Int64().SequenceEqual(ParityChecks.Longs(r["train_idx"])),
+                split["train_idx"].ElementCount + " C# vs " + ParityChecks.Longs(r["train_idx"]).Length + " reference indices");
+            rep.True("test_idx identical", split["test_idx"].Int64().SequenceEqual(ParityChecks.Longs(r["test_idx"])),
+                split["test_idx"].ElementCount + " C# vs " + ParityChecks.Longs(r["test_idx"]).Length + " reference indices");
             rep.AssertAllPass();
         }
 
-        private static void BitIdentical(CheckReport rep, string name, double[] cs, double[] reference, int[] csShape, int[] refShape)
+        private static void BitIdentical(CheckReport rep, string name, double[] cs, double[] reference, System.Collections.Generic.IReadOnlyList<int> csShape, System.Collections.Generic.IReadOnlyList<int> refShape)
         {
             bool shape = csShape.SequenceEqual(refShape);
             int differing = shape && cs.Length == reference.Length

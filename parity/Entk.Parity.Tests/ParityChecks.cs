@@ -1,3 +1,4 @@
+using Entk.IO;
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -156,12 +157,12 @@ namespace Entk.Parity.Tests
                 rep.AtMost(p + "singular_values_" + a.First, MaxAbsDiff(Array(cs["singular_values_first_family"]), Array(sv[0])), Tolerances.Metric);
                 rep.AtMost(p + "singular_values_" + a.Second, MaxAbsDiff(Array(cs["singular_values_second_family"]), Array(sv[1])), Tolerances.Metric);
 
-                var before = NpyArray.Read(Path.Combine(dir, "heatmap_" + a.Name + "_before.npy"));
-                rep.AtMost(p + "heatmap_before", MaxAbsDiff(before.Doubles, Array(det["heatmap_before"]), before.Shape, Ints(det["heatmap_before_shape"])), Tolerances.Metric);
-                var after = NpyArray.Read(Path.Combine(dir, "heatmap_" + a.Name + "_after.npy"));
+                var before = Npy.Read(Path.Combine(dir, "heatmap_" + a.Name + "_before.npy"));
+                rep.AtMost(p + "heatmap_before", MaxAbsDiff(before.Float64(), Array(det["heatmap_before"]), before.Shape, Ints(det["heatmap_before_shape"])), Tolerances.Metric);
+                var after = Npy.Read(Path.Combine(dir, "heatmap_" + a.Name + "_after.npy"));
                 double[] refAfter = Array(heat[key]);
                 int[] refShape = Ints(heat[key + "_shape"]);
-                rep.AtMost(p + "heatmap_after (rotated)", MaxAbsDiff(after.Doubles, refAfter, after.Shape, refShape), Tolerances.Metric);
+                rep.AtMost(p + "heatmap_after (rotated)", MaxAbsDiff(after.Float64(), refAfter, after.Shape, refShape), Tolerances.Metric);
 
                 double[] bestValue = Array(cs["best_value_per_atom"]);
                 rep.AtMost(p + "best_value_mean", Math.Abs(bestValue.Average() - D(m[key + ".rot_corr_max_mean"])!.Value), Tolerances.Metric);
@@ -228,7 +229,7 @@ namespace Entk.Parity.Tests
 
         internal static void CheckEigenvalues(CheckReport rep, string p, string csFile, double[] reference, int k)
         {
-            double[] cs = NpyArray.Read(csFile).Doubles;
+            double[] cs = Npy.Read(csFile).Float64();
             rep.Equal(p + "eigenvalues.count", cs.Length, k);
             rep.Equal(p + "eigenvalues.reference_count", reference.Length, k);
             rep.AtMost(p + "eigenvalues.max_rel_err", ScaledEigenvalueError(cs, reference), Tolerances.Eigenvalue);
@@ -259,7 +260,7 @@ namespace Entk.Parity.Tests
         }
 
         /// <summary>max|a − b| (infinite if the lengths or the given shapes differ).</summary>
-        public static double MaxAbsDiff(IReadOnlyList<double> a, IReadOnlyList<double> b, int[]? shapeA = null, int[]? shapeB = null)
+        public static double MaxAbsDiff(IReadOnlyList<double> a, IReadOnlyList<double> b, System.Collections.Generic.IReadOnlyList<int>? shapeA = null, System.Collections.Generic.IReadOnlyList<int>? shapeB = null)
         {
             if (a.Count != b.Count) return double.PositiveInfinity;
             if (shapeA is not null && shapeB is not null && !shapeA.SequenceEqual(shapeB)) return double.PositiveInfinity;

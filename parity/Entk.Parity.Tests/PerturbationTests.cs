@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
+using Entk.IO;
 using NUnit.Framework;
 
 namespace Entk.Parity.Tests
@@ -32,8 +33,8 @@ namespace Entk.Parity.Tests
             var rep = CheckTmsCopy("kernel", d =>
             {
                 string f = Path.Combine(d, "kernel_flat_beta1.npy");
-                double scale = NpyArray.Read(f).Doubles.Max(Math.Abs);
-                NpyArray.Perturb(f, 3L * 400 + 17, v => v + 1e-6 * scale);
+                double scale = Npy.Read(f).Float64().Max(Math.Abs);
+                ParityArrays.Perturb(f, 3L * 400 + 17, v => v + 1e-6 * scale);
             });
             AssertViolations(rep, "beta1.kernel.max_rel_err");
             Assert.That(rep.MaxMeasured("beta1.kernel.max_rel_err"), Is.EqualTo(1e-6).Within(1e-8));
@@ -42,7 +43,7 @@ namespace Entk.Parity.Tests
         [Test]
         public void TmsComparison_EigenvaluePerturbed1e6Relative_FailsEigenvalueTolerance()
         {
-            var rep = CheckTmsCopy("eigenvalue", d => NpyArray.Perturb(Path.Combine(d, "eigenvalues_beta0.npy"), 5, v => v * (1 + 1e-6)));
+            var rep = CheckTmsCopy("eigenvalue", d => ParityArrays.Perturb(Path.Combine(d, "eigenvalues_beta0.npy"), 5, v => v * (1 + 1e-6)));
             // The residual ‖K e − λ e‖ uses the C# eigenvalue too, so it trips as well.
             AssertViolations(rep, "beta0.eigenvalues.max_rel_err", "beta0.eigenpairs.residual");
             Assert.That(rep.MaxMeasured("beta0.eigenvalues.max_rel_err"), Is.EqualTo(1e-6).Within(1e-8));
@@ -54,9 +55,9 @@ namespace Entk.Parity.Tests
             var rep = CheckTmsCopy("jacobian", d =>
             {
                 string f = Path.Combine(d, "jacobian.npy");
-                double[] j = NpyArray.Read(f).Doubles;
+                double[] j = Npy.Read(f).Float64();
                 int i = Array.IndexOf(j, j.OrderByDescending(Math.Abs).First());
-                NpyArray.Perturb(f, i, v => -v);
+                ParityArrays.Perturb(f, i, v => -v);
             });
             AssertViolations(rep, "jacobian.max_rel_err");
         }
@@ -64,7 +65,7 @@ namespace Entk.Parity.Tests
         [Test]
         public void TmsComparison_EigenvectorsRotated1e4Rad_FailsSubspaceAngleAndResidual()
         {
-            var rep = CheckTmsCopy("rotation", d => NpyArray.Rewrite(Path.Combine(d, "eigenvectors_beta1.npy"), (v, shape) =>
+            var rep = CheckTmsCopy("rotation", d => ParityArrays.Rewrite(Path.Combine(d, "eigenvectors_beta1.npy"), (v, shape) =>
             {
                 // Rotate columns 2 and 3 (distinct eigenvalues) into each other by 1e-4 rad.
                 int rows = shape[0], k = shape[1];
@@ -85,7 +86,7 @@ namespace Entk.Parity.Tests
         [Test]
         public void TmsComparison_EigenvectorSignFlipped_StillPasses()
         {
-            var rep = CheckTmsCopy("sign", d => NpyArray.Rewrite(Path.Combine(d, "eigenvectors_beta1.npy"), (v, shape) =>
+            var rep = CheckTmsCopy("sign", d => ParityArrays.Rewrite(Path.Combine(d, "eigenvectors_beta1.npy"), (v, shape) =>
             {
                 int rows = shape[0], k = shape[1];
                 for (int i = 0; i < rows; i++) v[i * k + 4] = -v[i * k + 4];
@@ -112,8 +113,8 @@ namespace Entk.Parity.Tests
             PythonReference.Require();
             string d = CaseStore.CopyCase(CaseStore.Get(Mlp), "mlp-kernel");
             string f = Path.Combine(d, "kernel_traced_full.npy");
-            double scale = NpyArray.Read(f).Doubles.Max(Math.Abs);
-            NpyArray.Perturb(f, 10L * 49 + 30, v => v + 1e-6 * scale);
+            double scale = Npy.Read(f).Float64().Max(Math.Abs);
+            ParityArrays.Perturb(f, 10L * 49 + 30, v => v + 1e-6 * scale);
             var rep = ReferenceResults.CheckMlp(Mlp, d);
             AssertViolations(rep, "full.kernel.max_rel_err");
         }

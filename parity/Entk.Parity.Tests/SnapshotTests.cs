@@ -1,6 +1,7 @@
 using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
+using Entk.IO;
 using NUnit.Framework;
 
 namespace Entk.Parity.Tests
@@ -27,7 +28,7 @@ namespace Entk.Parity.Tests
             {
                 string tag = TmsCase.Tag(beta);
                 var b = m["beta" + tag]!;
-                s.Add("beta" + tag + ".eigenvalues", NpyArray.Read(o.File("eigenvalues_beta" + tag + ".npy")).Doubles);
+                s.Add("beta" + tag + ".eigenvalues", Npy.Read(o.File("eigenvalues_beta" + tag + ".npy")).Float64());
                 s.Add("beta" + tag + ".mmcs", (double)b["mmcs"]!);
                 s.Add("beta" + tag + ".matched_score", (double)b["matched_score"]!);
                 s.Add("beta" + tag + ".diagonal_count", (long)b["diagonal_count"]!);
@@ -48,7 +49,7 @@ namespace Entk.Parity.Tests
             s.Add("final.train_accuracy", (double)f["train_accuracy"]!);
             s.Add("final.test_accuracy", (double)f["test_accuracy"]!);
             foreach (string kn in new[] { "full", "layer1", "layer2" })
-                s.Add(kn + ".eigenvalues", NpyArray.Read(o.File("eigenvalues_" + kn + ".npy")).Doubles);
+                s.Add(kn + ".eigenvalues", Npy.Read(o.File("eigenvalues_" + kn + ".npy")).Float64());
             foreach (var a in ParityChecks.Alignments)
             {
                 var al = m["alignment"]![a.Name]!;

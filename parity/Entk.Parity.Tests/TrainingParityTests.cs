@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json.Nodes;
+using Entk.IO;
 using NUnit.Framework;
 
 namespace Entk.Parity.Tests
@@ -30,14 +31,14 @@ namespace Entk.Parity.Tests
             PythonReference.Require();
             var o = CaseStore.Get(c);
             var r = PythonReference.Bridge("tms_train_case", new { seed = c.Seed, steps = c.Steps, n = c.Features, m = c.Hidden, D = c.Samples, S = c.Sparsity });
-            var w = NpzFile.Read(o.File("weights.npz"));
+            var w = Npz.Read(o.File("weights.npz"));
             var rep = new CheckReport(c.Name + " training (" + c.Steps + " Adam steps)");
             rep.True("W shape", w["W"].Shape.SequenceEqual(ParityChecks.Ints(r["W_shape"])), "C# [" + string.Join(",", w["W"].Shape) + "]");
-            rep.AtMost("W.max_rel_err", ParityChecks.MaxRelDiff(w["W"].Doubles, ParityChecks.Array(r["W"])), Tolerances.Training);
-            rep.AtMost("b.max_rel_err", ParityChecks.MaxRelDiff(w["b"].Doubles, ParityChecks.Array(r["b"])), Tolerances.Training);
+            rep.AtMost("W.max_rel_err", ParityChecks.MaxRelDiff(w["W"].Float64(), ParityChecks.Array(r["W"])), Tolerances.Training);
+            rep.AtMost("b.max_rel_err", ParityChecks.MaxRelDiff(w["b"].Float64(), ParityChecks.Array(r["b"])), Tolerances.Training);
             // C# loss.npy is [L, 2] (step, loss) at its logged steps; the reference returns the loss after every step.
-            var loss = NpyArray.Read(o.File("loss.npy"));
-            double[] l = loss.Doubles, refLoss = ParityChecks.Array(r["loss"]);
+            var loss = Npy.Read(o.File("loss.npy"));
+            double[] l = loss.Float64(), refLoss = ParityChecks.Array(r["loss"]);
             rep.Equal("reference loss length", refLoss.Length, c.Steps + 1);
             double worst = 0;
             int rows = loss.Shape[0];
@@ -60,13 +61,13 @@ namespace Entk.Parity.Tests
             PythonReference.Require();
             var o = CaseStore.Get(c);
             var r = PythonReference.Bridge("mlp_train_case", new { seed = c.Seed, epochs = c.Epochs, p = c.Modulus, H = c.Width });
-            var w = NpzFile.Read(o.File("weights.npz"));
+            var w = Npz.Read(o.File("weights.npz"));
             var rep = new CheckReport(c.Name + " training (" + c.Epochs + " AdamW epochs)");
-            rep.AtMost("W1.max_rel_err", ParityChecks.MaxRelDiff(w["W1"].Doubles, ParityChecks.Array(r["W1"])), Tolerances.Training);
-            rep.AtMost("W2.max_rel_err", ParityChecks.MaxRelDiff(w["W2"].Doubles, ParityChecks.Array(r["W2"])), Tolerances.Training);
+            rep.AtMost("W1.max_rel_err", ParityChecks.MaxRelDiff(w["W1"].Float64(), ParityChecks.Array(r["W1"])), Tolerances.Training);
+            rep.AtMost("W2.max_rel_err", ParityChecks.MaxRelDiff(w["W2"].Float64(), ParityChecks.Array(r["W2"])), Tolerances.Training);
             // history.npy [L, 5]: epoch, train loss, test loss, train acc, test acc.
-            var h = NpyArray.Read(o.File("history.npy"));
-            double[] hv = h.Doubles;
+            var h = Npy.Read(o.File("history.npy"));
+            double[] hv = h.Float64();
             var hist = r["history"]!;
             double[] epoch = ParityChecks.Array(hist["epoch"]);
             string[] cols = { "epoch", "train_loss", "test_loss", "train_acc", "test_acc" };

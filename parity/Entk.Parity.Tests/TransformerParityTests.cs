@@ -1,4 +1,5 @@
 using System;
+using Entk.IO;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -173,18 +174,18 @@ namespace Entk.Parity.Tests
             PythonReference.Require();
             var o = CaseStore.Get(c);
             var r = PythonReference.Bridge("transformer_rng_case", new { seed = c.Seed, p = c.Modulus, d_model = c.ModelWidth, heads = c.Heads, d_mlp = c.MlpWidth });
-            var w = NpzFile.Read(o.File("initial_weights.npz"));
-            var split = NpzFile.Read(o.File("split.npz"));
+            var w = Npz.Read(o.File("initial_weights.npz"));
+            var split = Npz.Read(o.File("split.npz"));
             var rep = new CheckReport(c.Name + " initial state");
             foreach (var n in new[] { "W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U" })
             {
-                double[] cs = w[n].Doubles, rf = ParityChecks.Array(r[n]);
+                double[] cs = w[n].Float64(), rf = ParityChecks.Array(r[n]);
                 bool shape = w[n].Shape.SequenceEqual(ParityChecks.Ints(r[n + "_shape"]));
                 int differing = shape && cs.Length == rf.Length ? cs.Where((v, i) => BitConverter.DoubleToInt64Bits(v) != BitConverter.DoubleToInt64Bits(rf[i])).Count() : -1;
                 rep.True(n + " bit-identical", differing == 0, differing < 0 ? "shape C# [" + string.Join(",", w[n].Shape) + "]" : differing + " of " + cs.Length + " differ");
             }
-            rep.True("train_idx identical (shuffled order)", split["train_idx"].Int64s.SequenceEqual(ParityChecks.Longs(r["train_idx"])), split["train_idx"].Count + " C# indices");
-            rep.True("test_idx identical (shuffled order)", split["test_idx"].Int64s.SequenceEqual(ParityChecks.Longs(r["test_idx"])), split["test_idx"].Count + " C# indices");
+            rep.True("train_idx identical (shuffled order)", split["train_idx"].Int64().SequenceEqual(ParityChecks.Longs(r["train_idx"])), split["train_idx"].ElementCount + " C# indices");
+            rep.True("test_idx identical (shuffled order)", split["test_idx"].Int64().SequenceEqual(ParityChecks.Longs(r["test_idx"])), split["test_idx"].ElementCount + " C# indices");
             rep.AssertAllPass();
         }
 
@@ -200,12 +201,12 @@ namespace Entk.Parity.Tests
             PythonReference.Require();
             var o = CaseStore.Get(c);
             var r = PythonReference.Bridge("transformer_train_case", c.TrainArguments);
-            var w = NpzFile.Read(o.File("weights.npz"));
+            var w = Npz.Read(o.File("weights.npz"));
             var rep = new CheckReport(c.Name + " training (" + c.Epochs + " epochs)");
             foreach (var n in new[] { "W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U" })
-                rep.AtMost(n + ".max_rel_err", ParityChecks.MaxRelDiff(w[n].Doubles, ParityChecks.Array(r[n])), Tolerances.Training);
-            var h = NpyArray.Read(o.File("history.npy"));
-            double[] hv = h.Doubles;
+                rep.AtMost(n + ".max_rel_err", ParityChecks.MaxRelDiff(w[n].Float64(), ParityChecks.Array(r[n])), Tolerances.Training);
+            var h = Npy.Read(o.File("history.npy"));
+            double[] hv = h.Float64();
             var hist = r["history"]!;
             string[] cols = { "epoch", "train_loss", "test_loss", "train_acc", "test_acc" };
             double[] epoch = ParityChecks.Array(hist["epoch"]);
@@ -245,7 +246,7 @@ namespace Entk.Parity.Tests
             s.Add("key_frequencies", (long)m["key_frequencies"]!.AsArray().Aggregate(0L, (acc, v) => acc * 100 + (long)v!));
             foreach (var (name, k) in m["kernels"]!.AsObject())
             {
-                s.Add(name + ".eigenvalues", NpyArray.Read(o.File("eigenvalues_" + name + ".npy")).Doubles);
+                s.Add(name + ".eigenvalues", Npy.Read(o.File("eigenvalues_" + name + ".npy")).Float64());
                 s.Add(name + ".offset", (long)k!["offset"]!);
                 foreach (var b in new[] { "block1_sum", "block1_axis_sum", "block2_sum", "block2_axis_sum" })
                     s.Add(name + "." + b, (double)k[b]!["overlap"]!);

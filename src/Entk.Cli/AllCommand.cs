@@ -31,8 +31,10 @@ namespace Entk.Cli
             c.Options.Add(tseeds);
             c.SetAction(p => Guard(() =>
             {
-                string outDir = Path.GetFullPath(p.GetValue(common.Out)!);
-                var list = p.GetResult(seeds) is null && p.GetResult(common.Seed) is not null ? new[] { p.GetValue(common.Seed) } : ParseSeeds(p.GetValue(seeds)!);
+                string outDir = Preflight.Out(p.GetValue(common.Out));
+                // An option with a default always has a result; Implicit says whether the user gave it.
+                bool seedsGiven = p.GetResult(seeds) is { Implicit: false }, seedGiven = p.GetResult(common.Seed) is { Implicit: false };
+                var list = seedGiven && !seedsGiven ? new[] { p.GetValue(common.Seed) } : ParseSeeds(p.GetValue(seeds)!);   // --seeds overrides --seed
                 string ts = p.GetValue(tseeds)!.Trim();
                 var tlist = ts == "none" ? Array.Empty<long>() : ParseSeeds(ts, "--transformer-seeds");
                 return RunAll(outDir, list, tlist, common.Policy(p), new ConsoleProgress());
@@ -60,21 +62,34 @@ namespace Entk.Cli
         internal static int RunAll(string outDir, IReadOnlyList<long> seeds, IReadOnlyList<long> transformerSeeds, OutputPolicy policy, ConsoleProgress progress)
         {
             string index = Path.Combine(outDir, "index.md");
-            if (policy == OutputPolicy.FailIfExists && File.Exists(index)) throw new OutputExistsException(index + " (use --resume to continue or --force to replace)");
+            if (policy == OutputPolicy.FailIfExists && File.Exists(index))
+                throw new OutputExistsException(index, "already exists (a finished `entk reproduce all`); --resume keeps the verified experiments and rewrites it, --force redoes everything.");
+            string TransformerFolder(long seed) => seed == transformerSeeds[0] ? Path.Combine(outDir, "transformer") : Path.Combine(outDir, "seeds", "seed" + seed.ToString(CultureInfo.InvariantCulture), "transformer");
+            string FolderOf(long seed) => seed == seeds[0] ? outDir : Path.Combine(outDir, "seeds", "seed" + seed.ToString(CultureInfo.InvariantCulture));
+            foreach (var seed in seeds)
+            {
+                // every experiment folder of every seed is checked before the first one starts
+                string folder = FolderOf(seed);
+                Preflight.Tms(Path.Combine(folder, "tms"), TmsConfig.PaperModels, seed, new TmsAnalysisOptions(), policy);
+                Preflight.Mlp(Path.Combine(folder, "mlp"), Path.Combine(folder, "grokking"), new MlpConfig(), seed, new MlpAnalysisOptions(), policy);
+            }
+            foreach (var seed in transformerSeeds)
+                Preflight.Transformer(TransformerFolder(seed), new TransformerConfig(), seed, new TransformerAnalysisOptions(), policy);
+            ErrorBoundary.BeginWork();
             var sw = Stopwatch.StartNew();
             var results = new List<SeedClaims>();
             foreach (var seed in seeds)
             {
-                string folder = seed == seeds[0] ? outDir : Path.Combine(outDir, "seeds", "seed" + seed.ToString(CultureInfo.InvariantCulture));
+                string folder = FolderOf(seed);
                 progress.Log(FormattableString.Invariant($"=== seed {seed} → {folder}"));
-                var tms = RunTms(Path.Combine(folder, "tms"), TmsConfig.PaperModels, seed, new TmsAnalysisOptions(), policy, progress);
+                var tms = RunTms(Path.Combine(folder, "tms"), TmsConfig.PaperModels, seed, new TmsAnalysisOptions { Linearize = true }, policy, progress);
                 var (mlp, grok) = RunMlp(Path.Combine(folder, "mlp"), Path.Combine(folder, "grokking"), new MlpConfig(), seed, new MlpAnalysisOptions(), policy, progress);
                 results.Add(new SeedClaims(seed, folder, tms.Concat(mlp).Concat(grok).ToArray()));
             }
             var transformer = new List<SeedClaims>();
             foreach (var seed in transformerSeeds)
             {
-                string folder = seed == transformerSeeds[0] ? Path.Combine(outDir, "transformer") : Path.Combine(outDir, "seeds", "seed" + seed.ToString(CultureInfo.InvariantCulture), "transformer");
+                string folder = TransformerFolder(seed);
                 progress.Log(FormattableString.Invariant($"=== transformer seed {seed} → {folder}"));
                 var tc = RunTransformer(folder, new TransformerConfig(), seed, new TransformerAnalysisOptions(), policy, progress);
                 transformer.Add(new SeedClaims(seed, folder, tc));
@@ -82,9 +97,10 @@ namespace Entk.Cli
             double seconds = sw.Elapsed.TotalSeconds;
             WriteIndex(outDir, results, transformer, seconds, policy != OutputPolicy.FailIfExists);
             var mainClaims = results[0].Claims.Concat(transformer.Count > 0 ? transformer[0].Claims : Array.Empty<ClaimResult>()).ToArray();
-            int pass = mainClaims.Count(x => x.Verdict == Verdict.Pass), fail = mainClaims.Count(x => x.Verdict == Verdict.Fail);
-            progress.Log(FormattableString.Invariant($"all: wrote {index} in {seconds:0.0}s; main seed {seeds[0]}{(transformer.Count > 0 ? FormattableString.Invariant($" (Transformer seed {transformer[0].Seed})") : "")}: {pass} claims pass, {fail} fail"));
-            Console.Out.WriteLine(FormattableString.Invariant($"{index}: {pass} pass, {fail} fail (seed {seeds[0]}{(transformer.Count > 0 ? FormattableString.Invariant($", Transformer seed {transformer[0].Seed}") : "")}); run time {seconds:0.0} s"));
+            string summary = ReportWriter.Summary(mainClaims);
+            string tnote = transformer.Count > 0 ? FormattableString.Invariant($", Transformer seed {transformer[0].Seed}") : "";
+            progress.Log(FormattableString.Invariant($"all: wrote {index} in {seconds:0.0}s; main seed {seeds[0]}{tnote}: claims {summary}"));
+            Console.Out.WriteLine(FormattableString.Invariant($"{index}: {summary} (seed {seeds[0]}{tnote}); run time {seconds:0.0} s"));
             return 0;
         }
 
@@ -94,7 +110,9 @@ namespace Entk.Cli
             var sb = new StringBuilder();
             sb.Append("# Entk — reproduction of *Feature Identification via the Empirical NTK* (arXiv 2510.00468, v3)\n\n");
             sb.Append(FormattableString.Invariant($"Seeds: {string.Join(", ", results.Select(r => r.Seed))} (main run: seed {main.Seed}). Total run time: {seconds:0.0} s. Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.\n\n"));
-            sb.Append("Verdicts follow fixed rules stated beside each claim; \"info\" rows are reported for comparison only. Details, per-experiment figures and raw arrays: [tms/report.md](tms/report.md), [mlp/report.md](mlp/report.md), [grokking/report.md](grokking/report.md)"
+            foreach (var r in results.Concat(transformer).Where(r => r.Claims.Any(c => c.Verdict == Verdict.NotEvaluated)))
+                sb.Append(FormattableString.Invariant($"> **Warning (seed {r.Seed}): training diverged**; {r.Claims.Count(c => c.Verdict == Verdict.NotEvaluated)} claims are **not evaluated** (see the experiment reports).\n\n"));
+            sb.Append("Verdicts follow fixed rules stated beside each claim; \"info\" rows are reported for comparison only; \"not evaluated\" rows belong to a run whose training diverged. Details, per-experiment figures and raw arrays: [tms/report.md](tms/report.md), [mlp/report.md](mlp/report.md), [grokking/report.md](grokking/report.md)"
                 + (transformer.Count > 0 ? ", [transformer/report.md](transformer/report.md)" : "") + ".\n\n");
             sb.Append("## Figures (main seed)\n\n![TMS](tms/figure.png)\n\n![MLP spectra](mlp/spectra.png)\n\n![first cliff](mlp/first_cliff.png)\n\n![second cliff](mlp/second_cliff.png)\n\n![grokking](grokking/grokking.png)\n\n![overlap](grokking/overlap.png)\n\n![heatmaps](grokking/heatmaps.png)\n\n");
             sb.Append(FormattableString.Invariant($"## Claims (seed {main.Seed})\n\n"));
@@ -127,7 +145,7 @@ namespace Entk.Cli
                     ["folder"] = Path.GetRelativePath(outDir, r.Folder),
                     ["claims"] = new JsonArray(r.Claims.Select(c => (JsonNode?)new JsonObject
                     {
-                        ["id"] = c.Id, ["claim"] = c.Claim, ["paper"] = c.PaperValue, ["measured"] = c.Measured, ["rule"] = c.Rule, ["verdict"] = c.Verdict.ToString().ToLowerInvariant(),
+                        ["id"] = c.Id, ["claim"] = c.Claim, ["paper"] = c.PaperValue, ["measured"] = c.Measured, ["rule"] = c.Rule, ["verdict"] = ReportWriter.Key(c.Verdict),
                     }).ToArray()),
                 }).ToArray()),
             };

@@ -35,8 +35,9 @@ namespace Entk.Cli
             var skipPaper = new Option<bool>("--skip-paper") { Description = "Do not run the Python paper method (Entk only)." };
             var dtype = new Option<string>("--paper-dtype") { Description = "Float type of the paper's method: float64 (same as Entk) or float32 (as the paper ran).", DefaultValueFactory = _ => "float64" };
             var force = new Option<bool>("--force") { Description = "Replace an existing JSON file." };
-            foreach (var o in new Option[] { output, quick, paperFull, skipPaper, dtype, force }) c.Options.Add(o);
-            c.SetAction(p => Guard(() => RunBench(p.GetValue(output)!, p.GetValue(quick), p.GetValue(paperFull), p.GetValue(skipPaper), p.GetValue(dtype)!, p.GetValue(force))));
+            var suite = new Option<string>("--suite") { Description = "paper (the paper's workloads against its own pipeline), own (models a researcher brings — an MLP, a CNN and a GPT-style transformer — against functorch) or all.", DefaultValueFactory = _ => "all" };
+            foreach (var o in new Option[] { output, quick, paperFull, skipPaper, dtype, force, suite }) c.Options.Add(o);
+            c.SetAction(p => Guard(() => RunBench(p.GetValue(output)!, p.GetValue(quick), p.GetValue(paperFull), p.GetValue(skipPaper), p.GetValue(dtype)!, p.GetValue(force), p.GetValue(suite)!)));
             return c;
         }
 
@@ -88,6 +89,7 @@ namespace Entk.Cli
 
         private static int Worker(string workload, string method, string dir, int size, string jsonPath)
         {
+            if (workload.StartsWith("own-", StringComparison.Ordinal)) return OwnWorker(workload, method, dir, size, jsonPath);
             var result = new JsonObject { ["workload"] = workload, ["method"] = method, ["size"] = size };
             var sw = Stopwatch.StartNew();
             var phases = new JsonObject();
@@ -243,10 +245,14 @@ namespace Entk.Cli
             return (proc.ExitCode, so.Result + se.Result);
         }
 
-        private static int RunBench(string jsonPath, bool quick, bool paperFull, bool skipPaper, string paperDtype, bool force)
+        private static int RunBench(string jsonPath, bool quick, bool paperFull, bool skipPaper, string paperDtype, bool force, string suite)
         {
-            if (!force && File.Exists(jsonPath)) throw new OutputExistsException(Path.GetFullPath(jsonPath));
+            if (suite is not ("paper" or "own" or "all")) throw new EntkArgumentException("--suite", "paper, own or all", "'" + suite + "'");
+            bool paperSuite = suite is "paper" or "all", ownSuite = suite is "own" or "all";
+            jsonPath = Preflight.File(jsonPath, "--json");
+            if (!force && File.Exists(jsonPath)) throw new OutputExistsException(jsonPath, "already exists; --force replaces it, or choose another --json path.");
             if (paperDtype is not ("float64" or "float32")) throw new EntkArgumentException("--paper-dtype", "float64 or float32", paperDtype);
+            ErrorBoundary.BeginWork();
             var progress = new ConsoleProgress();
             string dir = Directory.CreateTempSubdirectory("entk-bench-").FullName;
             string self = typeof(Commands).Assembly.Location;
@@ -256,7 +262,7 @@ namespace Entk.Cli
             {
                 // Inputs shared by every measurement: trained TMS models (seed 0) and the trained modular MLP.
                 progress.Log("bench: preparing models in " + dir);
-                foreach (var (name, cfg) in new[] { ("tms-m10", TmsConfig.PaperModels[0]), ("tms-m40", TmsConfig.PaperModels[2]) })
+                foreach (var (name, cfg) in paperSuite ? new[] { ("tms-m10", TmsConfig.PaperModels[0]), ("tms-m40", TmsConfig.PaperModels[2]) } : Array.Empty<(string, TmsConfig)>())
                 {
                     var t = TmsTraining.Train(TmsSetup.Create(cfg, 0));
                     ModelFiles.SaveTms(Path.Combine(dir, name + "_weights.npz"), t.Model);
@@ -264,7 +270,7 @@ namespace Entk.Cli
                     foreach (int d in new[] { 50, 100, 200 })
                         Npy.WriteMatrix(Path.Combine(dir, name + "_inputs_D" + d + ".npy"), t.Setup.Inputs.SliceRows(0, d));
                 }
-                ModelFiles.SaveMlp(Path.Combine(dir, "mlp_weights.npz"), MlpTraining.Train(MlpSetup.Create(new MlpConfig(), 0)).Model);
+                if (paperSuite) ModelFiles.SaveMlp(Path.Combine(dir, "mlp_weights.npz"), MlpTraining.Train(MlpSetup.Create(new MlpConfig(), 0)).Model);
 
                 // The machine's dgemm rate, in this run.
                 double dgemm = MeasureDgemm();
@@ -291,7 +297,8 @@ namespace Entk.Cli
 
                 string? root = RepoRoot();
                 string python = Environment.GetEnvironmentVariable("ENTK_PYTHON") ?? "/usr/bin/python3";
-                bool havePaper = !skipPaper && root is not null && File.Exists(python) && RunProcess(python, new[] { "-c", "import torch, functorch, numpy" }).code == 0;
+                bool havePython = root is not null && File.Exists(python) && RunProcess(python, new[] { "-c", "import torch, functorch, numpy, scipy" }).code == 0;
+                bool havePaper = !skipPaper && havePython;
                 if (!skipPaper && !havePaper) notes.Add("paper method skipped: " + python + " with numpy, torch and functorch (Debian python3-torch) or the reference-python folder is not available");
                 Measurement? Paper(string workload, string label, IEnumerable<string> extra)
                 {
@@ -319,6 +326,12 @@ namespace Entk.Cli
                     ratios.Add(new JsonObject { ["workload"] = workload, ["entk_method"] = entkMethod, ["entk_seconds"] = entkSeconds, ["paper_seconds"] = paperSeconds, ["speedup"] = paperSeconds / entkSeconds, ["kind"] = kind });
                 }
 
+                var mlpMeasured = new List<Measurement>();
+                if (paperSuite) PaperSuite();
+                if (ownSuite) RunOwnSuite(dir, self, python, root, havePython, progress, all, ratios, notes, quick);
+
+                void PaperSuite()
+                {
                 // 1. TMS flattened spectrum (N = D samples, C = 50), top 80, β = 1.
                 int[] ds = quick ? new[] { 50, 100 } : new[] { 100, 200 };
                 foreach (var w in new[] { "tms-m10", "tms-m40" })
@@ -360,7 +373,8 @@ namespace Entk.Cli
                 // 2. MLP traced full + layerwise kernels + top-200 spectrum (p = 29, H = 512).
                 var mlpS = Entk("mlp-traced", "structured", 29)!;
                 var mlpJ = Entk("mlp-traced", "jacobian", 29);
-                var mlpMeasured = mlpJ is null ? new[] { mlpS } : new[] { mlpS, mlpJ };
+                mlpMeasured.Add(mlpS);
+                if (mlpJ is not null) mlpMeasured.Add(mlpJ);
                 foreach (var mm in mlpMeasured)
                 {
                     double rate = mm.Raw["contraction_flops"]!.GetValue<double>() / mm.Raw["contraction_seconds"]!.GetValue<double>() / 1e9;
@@ -402,6 +416,7 @@ namespace Entk.Cli
                 // 3. MLP flattened (24,389 × 24,389) top 200: matrix-free only.
                 var flat = Entk("mlp-flat", "structured-lanczos", 29);
                 if (flat is not null) notes.Add(FormattableString.Invariant($"mlp-flat: the paper's dense route needs the 24,389² kernel ({8.0 * 24389 * 24389 / (1L << 30):0.0} GiB in float64) and a dense eigh (≈ 9n³ = {9.0 * Math.Pow(24389, 3) / 1e12:0} TFLOP); Entk used {flat.Raw["applications"]} operator applications, max residual {flat.Raw["max_residual"]!.GetValue<double>():E1}"));
+                }
 
                 // 4. Transformer per-tensor kernels + top-40 spectra (TransformerBench.cs).
                 BenchTransformer(dir, progress, all, ratios, notes, !skipPaper, paperDtype);

@@ -33,6 +33,8 @@ namespace Entk.Cli
             root.Subcommands.Add(CustomTms());
             root.Subcommands.Add(CustomMlp());
             root.Subcommands.Add(CustomTransformer());
+            root.Subcommands.Add(Ntk());
+            root.Subcommands.Add(MemoryProbe());
             root.Subcommands.Add(Bench());
             root.Subcommands.Add(BenchTransformerCommand());
             root.Subcommands.Add(BenchWorker());
@@ -69,19 +71,15 @@ namespace Entk.Cli
             }
         }
 
-        /// <summary>Runs an action, turning Entk's typed errors into a clear message and exit code 2.</summary>
+        /// <summary>
+        /// Runs a command's action. Errors are handled by the error boundary in <see cref="Program.Main"/> (one line, exit code
+        /// 2 for user errors, 1 with a log file for internal ones). The test-only fault injection can raise an internal error here.
+        /// </summary>
         internal static int Guard(Func<int> action)
         {
-            try
-            {
-                return action();
-            }
-            catch (Exception e) when (e is EntkArgumentException or OutputExistsException or EntkFormatException or MemoryBudgetExceededException or IOException or UnauthorizedAccessException)
-            {
-                Console.Error.WriteLine();
-                Console.Error.WriteLine("error: " + e.Message);
-                return 2;
-            }
+            if (Entk.IO.FaultInjection.Hit(Entk.IO.FaultInjection.InternalError))
+                throw new InvalidOperationException("injected internal error (" + Entk.IO.FaultInjection.Variable + ")");
+            return action();
         }
 
         internal static IReadOnlyList<double> ParseDoubles(string text, string option)

@@ -17,14 +17,14 @@ namespace Entk.Cli
 
             public MlpOptions()
             {
-                Modulus = new Option<int>("--modulus", "-p") { Description = "Modulus p (inputs are all p² pairs).", DefaultValueFactory = _ => _d.Modulus };
-                Width = new Option<int>("--width", "-H") { Description = "Hidden width H.", DefaultValueFactory = _ => _d.Width };
-                TrainFraction = new Option<double>("--train-fraction") { Description = "Fraction of pairs used for training (0–1).", DefaultValueFactory = _ => _d.TrainFraction };
-                Lr = new Option<double>("--lr") { Description = "AdamW learning rate.", DefaultValueFactory = _ => _d.LearningRate };
-                WeightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay.", DefaultValueFactory = _ => _d.WeightDecay };
-                Epochs = new Option<int>("--epochs") { Description = "Full-batch epochs (one AdamW step each).", DefaultValueFactory = _ => _d.Epochs };
-                LogEvery = new Option<int>("--log-every") { Description = "Metrics and checkpoints every this many epochs.", DefaultValueFactory = _ => _d.LogEvery };
-                TopK = new Option<int>("--top-k", "-k") { Description = "Number of eigenpairs.", DefaultValueFactory = _ => 200 };
+                Modulus = new Option<int>("--modulus", "-p") { Description = "Modulus p: 3 or 5–4096 (inputs are all p² pairs; the traced kernels are p² × p², so a p whose run exceeds the memory budget is refused before any work).", DefaultValueFactory = _ => _d.Modulus };
+                Width = new Option<int>("--width", "-H") { Description = "Hidden width H (≥ 1).", DefaultValueFactory = _ => _d.Width };
+                TrainFraction = new Option<double>("--train-fraction") { Description = "Fraction of pairs used for training (0–1, leaving at least one training and one test pair).", DefaultValueFactory = _ => _d.TrainFraction };
+                Lr = new Option<double>("--lr") { Description = "AdamW learning rate (> 0). A run whose loss diverges is stopped there and its claims are marked not evaluated.", DefaultValueFactory = _ => _d.LearningRate };
+                WeightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay (0–10⁶).", DefaultValueFactory = _ => _d.WeightDecay };
+                Epochs = new Option<int>("--epochs") { Description = "Full-batch epochs (one AdamW step each; ≥ 0).", DefaultValueFactory = _ => _d.Epochs };
+                LogEvery = new Option<int>("--log-every") { Description = "Metrics and checkpoints every this many epochs (≥ 1).", DefaultValueFactory = _ => _d.LogEvery };
+                TopK = new Option<int>("--top-k", "-k") { Description = "Number of eigenpairs (clipped to p²; at least 8⌊p/2⌋ + 1, so that λ0 and both cliffs fit).", DefaultValueFactory = _ => 200 };
                 WriteKernels = new Option<bool>("--write-kernels") { Description = "Also write the traced kernels of the final model (full, layer1, layer2)." };
             }
 
@@ -60,7 +60,7 @@ namespace Entk.Cli
             common.AddTo(c);
             c.SetAction(p => Guard(() =>
             {
-                RunMlp(Path.Combine(p.GetValue(common.Out)!, "mlp"), null, new MlpConfig(), p.GetValue(common.Seed), new MlpAnalysisOptions(), common.Policy(p), new ConsoleProgress());
+                RunMlp(Path.Combine(Preflight.Out(p.GetValue(common.Out)), "mlp"), null, new MlpConfig(), p.GetValue(common.Seed), new MlpAnalysisOptions(), common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
             return c;
@@ -73,7 +73,7 @@ namespace Entk.Cli
             common.AddTo(c);
             c.SetAction(p => Guard(() =>
             {
-                RunMlp(null, Path.Combine(p.GetValue(common.Out)!, "grokking"), new MlpConfig(), p.GetValue(common.Seed), new MlpAnalysisOptions(), common.Policy(p), new ConsoleProgress());
+                RunMlp(null, Path.Combine(Preflight.Out(p.GetValue(common.Out)), "grokking"), new MlpConfig(), p.GetValue(common.Seed), new MlpAnalysisOptions(), common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
             return c;
@@ -81,7 +81,7 @@ namespace Entk.Cli
 
         private static Command CustomMlp()
         {
-            var c = new Command("mlp", "Run one custom modular-addition configuration (every option); writes OUT/mlp/ and, with --grokking, OUT/grokking/.");
+            var c = new Command("mlp", "Run one custom modular-addition configuration (every option); writes OUT/mlp/ and, with --grokking, OUT/grokking/. Sizes whose arrays exceed the memory budget (40 % of the memory available) are refused before any work.");
             var common = new CommonOptions();
             common.AddTo(c);
             var mo = new MlpOptions();
@@ -90,7 +90,7 @@ namespace Entk.Cli
             c.Options.Add(grok);
             c.SetAction(p => Guard(() =>
             {
-                string o = p.GetValue(common.Out)!;
+                string o = Preflight.Out(p.GetValue(common.Out));
                 RunMlp(Path.Combine(o, "mlp"), p.GetValue(grok) ? Path.Combine(o, "grokking") : null, mo.Config(p), p.GetValue(common.Seed), mo.Analysis(p), common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
@@ -101,10 +101,11 @@ namespace Entk.Cli
         internal static (IReadOnlyList<ClaimResult> mlp, IReadOnlyList<ClaimResult> grokking) RunMlp(string? mlpFolder, string? grokFolder, MlpConfig config, long seed,
             MlpAnalysisOptions options, OutputPolicy policy, ConsoleProgress progress)
         {
-            config.Validate();
+            Preflight.Mlp(mlpFolder, grokFolder, config, seed, options, policy);
+            ErrorBoundary.BeginWork();
             var sw = Stopwatch.StartNew();
-            ExperimentOutput? mo = mlpFolder is null ? null : ExperimentOutput.Open(mlpFolder, "mlp", MlpOutputs.Settings("mlp", config, seed, options), policy);
-            ExperimentOutput? go = grokFolder is null ? null : ExperimentOutput.Open(grokFolder, "grokking", MlpOutputs.Settings("grokking", config, seed, options), policy);
+            ExperimentOutput? mo = mlpFolder is null ? null : ExperimentOutput.Open(mlpFolder, "mlp", MlpOutputs.Settings(MlpAnalysisKind.FinalModel, config, seed, options), policy);
+            ExperimentOutput? go = grokFolder is null ? null : ExperimentOutput.Open(grokFolder, "grokking", MlpOutputs.Settings(MlpAnalysisKind.Grokking, config, seed, options), policy);
             IReadOnlyList<ClaimResult> mc = Array.Empty<ClaimResult>(), gc = Array.Empty<ClaimResult>();
             if (mo is { IsComplete: true })
             {
@@ -118,23 +119,24 @@ namespace Entk.Cli
             }
             bool needMlp = mo is { IsComplete: false }, needGrok = go is { IsComplete: false };
             if (!needMlp && !needGrok) return (mc, gc);
-            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), progress);
+            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), new MlpTrainingOptions { Progress = progress });
             double trainSeconds = sw.Elapsed.TotalSeconds;
             var last = trained.History[^1];
-            progress.Log(FormattableString.Invariant($"mlp: trained p = {config.Modulus}, H = {config.Width} for {config.Epochs} epochs in {trainSeconds:0.0}s; train/test accuracy {last.TrainAccuracy:P1} / {last.TestAccuracy:P1}"));
+            progress.Log(FormattableString.Invariant($"mlp: trained p = {config.Modulus}, H = {config.Width} for {last.Epoch} epochs in {trainSeconds:0.0}s; train/test accuracy {last.TrainAccuracy:P1} / {last.TestAccuracy:P1}"));
+            if (trained.Divergence is { } d) progress.Log("mlp: WARNING: " + d + ". The claims are not evaluated; lower --lr (or --weight-decay).");
             if (needMlp)
             {
                 var t0 = sw.Elapsed.TotalSeconds;
-                var a = MlpExperiment.Analyze(trained, options, progress, trainSeconds);
+                var a = MlpExperiment.Analyze(trained, options with { Progress = progress }, trainSeconds);
                 mc = MlpOutputs.WriteMlp(mo!, a, seed, sw.Elapsed.TotalSeconds - t0 + trainSeconds, options);
-                progress.Log(FormattableString.Invariant($"mlp: analysis {a.AnalysisSeconds:0.00}s; wrote {mlpFolder}; claims: {mc.Count(x => x.Verdict == Verdict.Pass)} pass, {mc.Count(x => x.Verdict == Verdict.Fail)} fail"));
+                progress.Log(FormattableString.Invariant($"mlp: analysis {a.AnalysisSeconds:0.00}s; wrote {mlpFolder}; claims: {ReportWriter.Summary(mc)}"));
             }
             if (needGrok)
             {
                 var t0 = sw.Elapsed.TotalSeconds;
-                var g = MlpExperiment.AnalyzeGrokking(trained, options, progress, trainSeconds);
+                var g = MlpExperiment.AnalyzeGrokking(trained, options with { Progress = progress }, trainSeconds);
                 gc = MlpOutputs.WriteGrokking(go!, g, seed, options, sw.Elapsed.TotalSeconds - t0 + trainSeconds);
-                progress.Log(FormattableString.Invariant($"grokking: {g.Points.Count} checkpoints analysed in {g.AnalysisSeconds:0.0}s; second cliff from epoch {g.Reading.SecondCliffEpoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "never"}; wrote {grokFolder}; claims: {gc.Count(x => x.Verdict == Verdict.Pass)} pass, {gc.Count(x => x.Verdict == Verdict.Fail)} fail"));
+                progress.Log(FormattableString.Invariant($"grokking: {g.Points.Count} checkpoints analysed in {g.AnalysisSeconds:0.0}s; second cliff from epoch {g.Reading.SecondCliffEpoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "never"}; wrote {grokFolder}; claims: {ReportWriter.Summary(gc)}"));
             }
             return (mc, gc);
         }

@@ -117,7 +117,7 @@ namespace Entk.Cli
             common.AddTo(c);
             c.SetAction(p => Guard(() =>
             {
-                RunTransformer(Path.Combine(p.GetValue(common.Out)!, "transformer"), new TransformerConfig(), p.GetValue(common.Seed), new TransformerAnalysisOptions(), common.Policy(p), new ConsoleProgress());
+                RunTransformer(Path.Combine(Preflight.Out(p.GetValue(common.Out)), "transformer"), new TransformerConfig(), p.GetValue(common.Seed), new TransformerAnalysisOptions(), common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
             return c;
@@ -132,7 +132,7 @@ namespace Entk.Cli
             to.AddTo(c);
             c.SetAction(p => Guard(() =>
             {
-                RunTransformer(Path.Combine(p.GetValue(common.Out)!, "transformer"), to.Config(p), p.GetValue(common.Seed), to.Analysis(p), common.Policy(p), new ConsoleProgress());
+                RunTransformer(Path.Combine(Preflight.Out(p.GetValue(common.Out)), "transformer"), to.Config(p), p.GetValue(common.Seed), to.Analysis(p), common.Policy(p), new ConsoleProgress());
                 return 0;
             }));
             return c;
@@ -141,13 +141,8 @@ namespace Entk.Cli
         /// <summary>Trains, analyses and writes one Transformer run into <paramref name="folder"/>.</summary>
         internal static IReadOnlyList<ClaimResult> RunTransformer(string folder, TransformerConfig config, long seed, TransformerAnalysisOptions options, OutputPolicy policy, ConsoleProgress progress)
         {
-            config.Validate();
-            options.Validate(config.Modulus);
-            if (seed < 0) throw new EntkArgumentException("--seed", "a non-negative seed", seed.ToString(CultureInfo.InvariantCulture));
-            if (options.SpectrumEpochs is { } se)
-                foreach (var e in se)
-                    if (e < 0 || e > config.Epochs || (e % config.LogEvery != 0 && e != config.Epochs))
-                        throw new EntkArgumentException("--spectrum-epochs", Check.Inv($"checkpoint epochs (multiples of --log-every {config.LogEvery} up to --epochs {config.Epochs}, or the last)"), e.ToString(CultureInfo.InvariantCulture));
+            Preflight.Transformer(folder, config, seed, options, policy);
+            ErrorBoundary.BeginWork();
             var output = ExperimentOutput.Open(folder, "transformer", TransformerOutputs.Settings(config, seed, options), policy);
             if (output.IsComplete)
             {

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 
 namespace Entk
 {
@@ -20,6 +22,7 @@ namespace Entk
         {
             Expected = expected;
             Actual = actual;
+            Detail = detail;
         }
 
         /// <summary>What the argument should have been.</summary>
@@ -27,6 +30,9 @@ namespace Entk
 
         /// <summary>What the argument was.</summary>
         public string Actual { get; }
+
+        /// <summary>The extra sentence of the message (e.g. what to do instead), or null.</summary>
+        public string? Detail { get; }
 
         private static string Compose(string paramName, string expected, string actual, string? detail) =>
             string.Format(CultureInfo.InvariantCulture, "Invalid argument '{0}': expected {1}, got {2}.{3}",
@@ -53,7 +59,17 @@ namespace Entk
         /// <param name="where">Where the first non-finite value sits (e.g. "W[3, 1]").</param>
         /// <param name="value">The value found.</param>
         public NonFiniteValueException(string paramName, string where, double value)
-            : base(paramName, "finite values", value.ToString("R", CultureInfo.InvariantCulture) + " at " + where) { }
+            : base(paramName, "finite values", value.ToString("R", CultureInfo.InvariantCulture) + " at " + where)
+        {
+            Where = where;
+            Value = value;
+        }
+
+        /// <summary>Where the first non-finite value sits, e.g. "W[3, 1]" or "row 4, column 2".</summary>
+        public string Where { get; }
+
+        /// <summary>The non-finite value found (NaN, +Infinity or −Infinity).</summary>
+        public double Value { get; }
     }
 
     /// <summary>
@@ -71,9 +87,17 @@ namespace Entk
                 "Refusing to materialise {0}: estimated {1} exceeds the memory budget of {2}. {3}",
                 what, FormatBytes(estimateBytes), FormatBytes(budgetBytes), alternatives))
         {
+            What = what;
             EstimateBytes = estimateBytes;
             BudgetBytes = budgetBytes;
+            Alternatives = alternatives;
         }
+
+        /// <summary>The object that would have been materialised, in words (e.g. "the flattened eNTK (25000 × 25000)").</summary>
+        public string What { get; }
+
+        /// <summary>What the caller can do instead, in words.</summary>
+        public string Alternatives { get; }
 
         /// <summary>Estimated bytes of the refused computation.</summary>
         public long EstimateBytes { get; }
@@ -106,10 +130,14 @@ namespace Entk
             : base("Cannot read '" + path + "': " + problem, inner)
         {
             Path = path;
+            Problem = problem;
         }
 
         /// <summary>The offending file.</summary>
         public string Path { get; }
+
+        /// <summary>What is wrong with it, in words.</summary>
+        public string Problem { get; }
     }
 
     /// <summary>An output file already exists and overwriting was not allowed.</summary>
@@ -123,8 +151,21 @@ namespace Entk
             Path = path;
         }
 
+        /// <summary>Creates the exception with a reason in words, e.g. for a folder: "is not empty and holds files no Entk run wrote; …".</summary>
+        /// <param name="path">The existing file or folder.</param>
+        /// <param name="reason">Why it cannot be written, and what to do (a sentence that follows the quoted path).</param>
+        public OutputExistsException(string path, string reason)
+            : base("'" + path + "' " + reason)
+        {
+            Path = path;
+            Reason = reason;
+        }
+
         /// <summary>The existing file.</summary>
         public string Path { get; }
+
+        /// <summary>Why it cannot be written, when the exception was created with a reason; otherwise null.</summary>
+        public string? Reason { get; }
     }
 
     /// <summary>A native (libtorch/LAPACK) operation failed; the message carries the native error and the context.</summary>
@@ -134,6 +175,97 @@ namespace Entk
         /// <param name="operation">What Entk was doing.</param>
         /// <param name="inner">The native exception.</param>
         public EntkNativeException(string operation, Exception inner)
-            : base(operation + " failed in native code: " + inner.Message, inner) { }
+            : base(operation + " failed in native code: " + inner?.Message, inner)
+        {
+            Operation = operation;
+        }
+
+        /// <summary>What Entk was doing, e.g. "symmetric eigendecomposition (eigh)".</summary>
+        public string Operation { get; }
+    }
+
+    /// <summary>
+    /// An iterative solver stopped without converging (e.g. Lanczos ran out of operator applications). Carries the
+    /// residuals at the last check, the work done and the tolerance that was not met, so that a caller can decide to retry
+    /// with a larger budget or accept the approximation.
+    /// </summary>
+    public sealed class EntkNonConvergenceException : InvalidOperationException
+    {
+        private readonly double[] _residuals;
+
+        /// <summary>Creates the exception.</summary>
+        /// <param name="operation">The solver and problem, e.g. "Lanczos (top 200 of 25000)".</param>
+        /// <param name="residuals">The convergence measure of every wanted pair at the last check (copied), in the solver's units (Lanczos: ‖K·u − θ·u‖ / |θ_max|).</param>
+        /// <param name="applications">Operator applications (or iterations) spent.</param>
+        /// <param name="tolerance">The tolerance every residual had to meet.</param>
+        /// <param name="detail">Optional extra sentence (e.g. which option to raise).</param>
+        public EntkNonConvergenceException(string operation, IReadOnlyList<double> residuals, long applications, double tolerance, string? detail = null)
+            : base(Compose(operation, residuals, applications, tolerance, detail))
+        {
+            Operation = operation;
+            _residuals = residuals is null ? Array.Empty<double>() : residuals.ToArray();
+            Residuals = Array.AsReadOnly(_residuals);
+            Applications = applications;
+            Tolerance = tolerance;
+            Detail = detail;
+        }
+
+        /// <summary>The solver and problem.</summary>
+        public string Operation { get; }
+
+        /// <summary>The residual of every wanted pair at the last check (a read-only copy), in the solver's units.</summary>
+        public IReadOnlyList<double> Residuals { get; }
+
+        /// <summary>The largest of <see cref="Residuals"/> (NaN when there are none).</summary>
+        public double WorstResidual => _residuals.Length == 0 ? double.NaN : _residuals.Max();
+
+        /// <summary>Operator applications (or iterations) spent.</summary>
+        public long Applications { get; }
+
+        /// <summary>The tolerance every residual had to meet.</summary>
+        public double Tolerance { get; }
+
+        /// <summary>The extra sentence of the message, or null.</summary>
+        public string? Detail { get; }
+
+        private static string Compose(string operation, IReadOnlyList<double>? residuals, long applications, double tolerance, string? detail)
+        {
+            double worst = residuals is null || residuals.Count == 0 ? double.NaN : residuals.Max();
+            return string.Format(CultureInfo.InvariantCulture, "{0} did not converge within {1} applications (worst residual {2:E2}, tolerance {3:E2}).{4}",
+                operation, applications, worst, tolerance, detail is null ? "" : " " + detail);
+        }
+    }
+
+    /// <summary>
+    /// A model returned outputs of the wrong shape (e.g. a wrapped TorchSharp module whose forward does not return
+    /// [samples, outputs]). Nothing was computed from them.
+    /// </summary>
+    public sealed class ModelOutputShapeException : InvalidOperationException
+    {
+        /// <summary>Creates the exception.</summary>
+        /// <param name="modelName">The model's name.</param>
+        /// <param name="expected">The expected output shape, e.g. "[12, 3]".</param>
+        /// <param name="actual">The shape it returned, e.g. "[12, 1, 3]".</param>
+        /// <param name="detail">Optional extra sentence (e.g. "for one sample").</param>
+        public ModelOutputShapeException(string modelName, string expected, string actual, string? detail = null)
+            : base("Model '" + modelName + "' returned shape " + actual + "; expected " + expected + "." + (detail is null ? "" : " " + detail))
+        {
+            ModelName = modelName;
+            Expected = expected;
+            Actual = actual;
+            Detail = detail;
+        }
+
+        /// <summary>The model's name.</summary>
+        public string ModelName { get; }
+
+        /// <summary>The expected output shape.</summary>
+        public string Expected { get; }
+
+        /// <summary>The shape the model returned.</summary>
+        public string Actual { get; }
+
+        /// <summary>The extra sentence of the message, or null.</summary>
+        public string? Detail { get; }
     }
 }

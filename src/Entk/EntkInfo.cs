@@ -8,10 +8,10 @@ using TorchSharp;
 
 namespace Entk
 {
-    /// <summary>Facts about the running Entk stack (versions, threads, LAPACK backend, float type).</summary>
+    /// <summary>Facts about the running Entk stack (versions, threads, linear-algebra backends, runtime settings, float type).</summary>
     public sealed class EntkInfo
     {
-        private EntkInfo(IReadOnlyList<KeyValuePair<string, string>> entries) => Entries = entries;
+        private EntkInfo(IReadOnlyList<KeyValuePair<string, string>> entries) => Entries = Internal.ReadOnly.Copy(entries);
 
         /// <summary>The facts as ordered (name, value) pairs.</summary>
         public IReadOnlyList<KeyValuePair<string, string>> Entries { get; }
@@ -58,12 +58,17 @@ namespace Entk
             Add("cpus", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture));
             Add("threads", threads);
             Add("mkl", MklVersion() ?? "not found");
-            Add("lapack", "oneMKL DSYEVD through libtorch linalg.eigh");
+            Add("lapack", Linalg.Providers.TorchLinearAlgebra.Description);
+            Add("linear algebra", Linalg.LinearAlgebraControl.Backend == Linalg.LinearAlgebraBackend.Auto
+                ? "Auto (" + Linalg.LinearAlgebraControl.AutoRule + ")"
+                : Linalg.LinearAlgebraControl.Backend + " (LinearAlgebraControl.Use scope)");
+            Add("managed linear algebra", Linalg.Providers.ManagedLinearAlgebra.Description);
             var rt = EntkRuntime.Current;
             Add("runtime configured", rt.Configured ? "yes (EntkRuntime.Configure)" : "no (library defaults; call EntkRuntime.Configure)");
             Add("mkl reproducibility", rt.Reproducibility);
             Add("allocator", rt.AllocatorTuning);
             Add("thread policy", rt.Threads.ToString());
+            Add("openmp wait policy", rt.WaitPolicy);
             Add("float", "float64");
             Add("memory budget", MemoryBudgetExceededException.FormatBytes(MemoryBudget.DefaultBytes));
             return new EntkInfo(e);

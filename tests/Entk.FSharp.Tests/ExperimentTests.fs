@@ -73,7 +73,7 @@ let ``TMS claims and the output folder: files, manifest, claims read back, and t
         let manifest = readJson (Path.Combine(folder, ExperimentOutput.ManifestName))
         Assert.That((manifest |> field "settings").GetValue<string>(), equalTo settings)
         Assert.That((TmsOutputs.ReadClaims folder).Count, equalTo claims.Count)
-        Assert.That(File.ReadAllText(Path.Combine(folder, "report.md")), Does.Contain "| claim | paper | measured | rule | verdict |")
+        Assert.That(File.ReadAllText(Path.Combine(folder, "report.md")), Does.Contain "| claim | paper (same configuration) | measured | rule | verdict |")
         // policies: refuse, resume (complete: nothing to do), overwrite
         throws<OutputExistsException> (fun () -> ExperimentOutput.Open(folder, "tms", settings, OutputPolicy.FailIfExists) |> ignore) |> ignore
         Assert.That(ExperimentOutput.Open(folder, "tms", settings, OutputPolicy.Resume).IsComplete, Is.True)
@@ -128,7 +128,7 @@ let ``MlpExperiment on p = 7: traced layer kernels, spectra, cliff layout and al
         Assert.That(c.OverlapSecond.Overlap, Is.InRange(0.0, 6.0 + 1e-9))
     // AlignCliff by hand reproduces the analysis' second cliff
     let e = a.Spectra.[0].Spectrum.Vectors
-    let again = MlpExperiment.AlignCliff("full", e, 13, 12, 7, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, "sum", "diff")
+    let again = MlpExperiment.AlignCliff("full", e, 13, 12, 7, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, FourierFamilyKind.Sum, FourierFamilyKind.Diff)
     Assert.That(again.OverlapFirst.Overlap, Is.EqualTo(a.SecondCliffFull.OverlapFirst.Overlap).Within(1e-10))
     Assert.That(again.After.RowLabels.[0], equalTo "sum k=1")
     let claims = MlpClaims.Evaluate a
@@ -162,9 +162,9 @@ let ``grokking diagnosis on p = 7: one spectrum per checkpoint, sum-overlap curv
     Assert.That(MlpClaims.Evaluate g |> Seq.map (fun c -> c.Id), Has.Member "grok.second-cliff-emerges")
     withTempDir "entk-fs-mlp-" (fun dir ->
         let mlpFolder, grokFolder = Path.Combine(dir, "mlp"), Path.Combine(dir, "grokking")
-        let written = MlpOutputs.WriteMlp(ExperimentOutput.Open(mlpFolder, "mlp", MlpOutputs.Settings("mlp", mlpConfig, 1L, mlpOptions), OutputPolicy.FailIfExists), a, 1L, 2.0, mlpOptions)
+        let written = MlpOutputs.WriteMlp(ExperimentOutput.Open(mlpFolder, "mlp", MlpOutputs.Settings(MlpAnalysisKind.FinalModel, mlpConfig, 1L, mlpOptions), OutputPolicy.FailIfExists), a, 1L, 2.0, mlpOptions)
         Assert.That((MlpOutputs.ReadClaims mlpFolder).Count, equalTo written.Count)
-        let grok = MlpOutputs.WriteGrokking(ExperimentOutput.Open(grokFolder, "grokking", MlpOutputs.Settings("grokking", mlpConfig, 1L, mlpOptions), OutputPolicy.FailIfExists), g, 1L, mlpOptions, 3.0)
+        let grok = MlpOutputs.WriteGrokking(ExperimentOutput.Open(grokFolder, "grokking", MlpOutputs.Settings(MlpAnalysisKind.Grokking, mlpConfig, 1L, mlpOptions), OutputPolicy.FailIfExists), g, 1L, mlpOptions, 3.0)
         Assert.That((MlpOutputs.ReadClaims grokFolder).Count, equalTo grok.Count)
         for folder in [ mlpFolder; grokFolder ] do
             Assert.That(File.Exists(Path.Combine(folder, ExperimentOutput.ManifestName)), Is.True)

@@ -59,7 +59,7 @@ let ``ridge policies shift every eigenvalue by the reported amount and leave the
         Assert.That(policy.ShiftFor meanDiagonal, Is.EqualTo(shift).Within(1e-14))
     Assert.That(a.ToArray(), equalTo before, "the caller's matrix is never modified")
     Assert.That([ RidgePolicy.None; RidgePolicy.Paper; RidgePolicy.Absolute 2.0 ] |> List.map string, equalTo [ "none"; "relative(1E-08)"; "absolute(2)" ])
-    Assert.That((RidgePolicy.Paper.Kind, RidgePolicy.Paper.Value), equalTo(("relative", 1e-8)))
+    Assert.That((RidgePolicy.Paper.Kind, RidgePolicy.Paper.Value), equalTo((RidgeKind.Relative, 1e-8)))
     throws<EntkArgumentException> (fun () -> RidgePolicy.Absolute -1.0 |> ignore) |> ignore
     throws<EntkArgumentException> (fun () -> RidgePolicy.RelativeToMeanDiagonal -1e-3 |> ignore) |> ignore
 

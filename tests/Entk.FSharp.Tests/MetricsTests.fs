@@ -92,7 +92,8 @@ let ``subspace overlaps and principal angles measure how much two spans share`` 
     Assert.That((SubspaceOverlap.Compute(cliff, m)).Overlap, Is.EqualTo(0.0).Within(1e-10))
     Assert.That((SubspaceOverlap.Compute(cliff, n, [| 2 |])).Overlap, Is.EqualTo(2.0).Within(1e-10))
     let ranking = SubspaceOverlap.PerFrequency(ofColumns [ n.Cosine 3; n.Sine 3; n.Cosine 1 ], n)
-    Assert.That(ranking.Family, equalTo "n")
+    Assert.That(ranking.Family.Name, equalTo "n")
+    Assert.That(ranking.Family.Kind, equalTo FourierFamilyKind.N)
     Assert.That(ranking.ByFrequency |> Seq.map (fun f -> f.Frequency), equalTo [| 1; 2; 3 |])
     Assert.That(ranking.Ranked |> Seq.map (fun f -> f.Label), equalTo [| "n k=3"; "n k=1"; "n k=2" |])
     assertAllClose 1e-10 [| ranking.ScoreOf 3; ranking.ScoreOf 1; ranking.ScoreOf 2 |] [| 2.0; 1.0; 0.0 |]

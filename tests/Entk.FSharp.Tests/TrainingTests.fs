@@ -67,7 +67,7 @@ let ``TMS training lowers the loss, logs it, reports progress and is determinist
     let setup = TmsSetup.Create(tiny, 2L)
     let reports = List<EntkProgress>()
     let sink = { new IProgress<EntkProgress> with member _.Report p = reports.Add p }
-    let r = TmsTraining.Train(setup, progress = sink, logEvery = 50)
+    let r = TmsTraining.Train(setup, TmsTrainingOptions(Progress = sink, LogEvery = 50))
     Assert.That(r.Losses |> Seq.map (fun l -> l.Step), equalTo [| 0; 50; 100; 150; 200 |])
     Assert.That(r.FinalLoss, Is.LessThan(0.8 * r.InitialLoss))
     Assert.That((r.InitialLoss, r.FinalLoss), equalTo((r.Losses.[0].Loss, r.Losses.[4].Loss)))
@@ -77,8 +77,8 @@ let ``TMS training lowers the loss, logs it, reports progress and is determinist
     Assert.That((Seq.last reports).Completed, equalTo 200L)
     // The docs promise bit-identical reruns, but oneMKL picks alignment-dependent kernels unless MKL_CBWR
     // is set (e.g. MKL_CBWR=AUTO,STRICT): reruns in one process differ in the last bits. Checked to 1e-12.
-    assertAllClose 1e-12 (TmsTraining.Train(setup, logEvery = 50).Model.GetParameters()) (r.Model.GetParameters())
-    let shorter = TmsTraining.Train(setup, steps = 20)
+    assertAllClose 1e-12 (TmsTraining.Train(setup, TmsTrainingOptions(LogEvery = 50)).Model.GetParameters()) (r.Model.GetParameters())
+    let shorter = TmsTraining.Train(setup, TmsTrainingOptions(Steps = 20))
     Assert.That(shorter.Losses |> Seq.map (fun l -> l.Step), equalTo [| 0; 20 |])
     Assert.That(r.ReconstructedFeatures(threshold = 0.0), equalTo 8)
     Assert.That(r.ReconstructedFeatures(), equalTo (Metrics.TmsFeatures.ReconstructedCount r.Model.W))

@@ -109,9 +109,9 @@ namespace Entk.Tests
         }
 
         [Test]
-        public void StructuredOnWrappedModule_ThrowsNamingTheMethod()
+        public void StructuredOnWrappedModuleWithoutRules_ThrowsNamingTheMethod()
         {
-            var wrapped = TorchModuleModel.Wrap(TorchModules.DenseEquivalent(DenseNetwork.CreateRandom(new[] { 3, 4, 2 }, Activation.Relu, 2)), 3, 2);
+            var wrapped = TorchModuleModel.Wrap(new TorchModules.RawParameterModule(3, 2), 3, 2);
             var ex = Assert.Throws<EntkArgumentException>(() => EmpiricalNtk.Compute(wrapped, KernelReduction.TraceMean, TestUtil.RandomMatrix(2, 3, 1), options: new NtkOptions { Method = NtkMethod.Structured }));
             Assert.That(ex!.ParamName, Is.EqualTo("options.Method"));
         }

@@ -7,13 +7,15 @@ using NUnit.Framework;
 
 namespace Entk.Tests
 {
-    [TestFixture]
-    public class EigenTests
+    public class EigenTests : BackendFixture
     {
+        public EigenTests(Linalg.LinearAlgebraBackend backend) : base(backend) { }
+
         [TestCase(1)]
         [TestCase(2)]
         [TestCase(10)]
         [TestCase(60)]
+        [TestCase(90)]
         public void Decompose_SatisfiesInvariants(int n)
         {
             var a = TestUtil.RandomSymmetric(n, n);
@@ -27,6 +29,9 @@ namespace Entk.Tests
             TestUtil.AssertClose(v.Transpose().Multiply(v), Matrix.Identity(n), 1e-12, "VᵀV = I");
             for (int i = 1; i < n; i++) Assert.That(e.Values[i], Is.LessThanOrEqualTo(e.Values[i - 1]), "descending");
             Assert.That(e.Route, Is.EqualTo(SpectrumRoute.Dense));
+            Assert.That(e.Backend, Is.EqualTo(Backend == LinearAlgebraBackend.Auto
+                ? (n <= LinearAlgebraControl.ManagedMaxEigenOrder ? LinearAlgebraBackend.Managed : LinearAlgebraBackend.Torch)
+                : Backend));
         }
 
         [Test]
@@ -142,10 +147,11 @@ namespace Entk.Tests
 
 namespace Entk.Tests
 {
-    /// <summary>An independent eigensolver (MathNet.Numerics' managed EVD) agrees with oneMKL's DSYEVD through libtorch.</summary>
-    [NUnit.Framework.TestFixture]
-    public class IndependentEigenTests
+    /// <summary>An independent eigensolver (MathNet.Numerics' managed EVD, called directly) agrees with SymmetricEigen on every backend.</summary>
+    public class IndependentEigenTests : BackendFixture
     {
+        public IndependentEigenTests(Linalg.LinearAlgebraBackend backend) : base(backend) { }
+
         [NUnit.Framework.TestCase(5)]
         [NUnit.Framework.TestCase(40)]
         public void Decompose_AgreesWithMathNetManagedEvd(int n)

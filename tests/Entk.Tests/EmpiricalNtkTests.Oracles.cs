@@ -118,9 +118,12 @@ namespace Entk.Tests
             var wrapped = TorchModuleModel.Wrap(module, 3, 2);
             var x = TestUtil.RandomMatrix(6, 3, 22);
             var a = EmpiricalNtk.Compute(net, KernelReduction.FlattenClassMajor, x, options: new NtkOptions { Method = NtkMethod.JacobianContraction });
-            var b = EmpiricalNtk.Compute(wrapped, KernelReduction.FlattenClassMajor, x);
+            var b = EmpiricalNtk.Compute(wrapped, KernelReduction.FlattenClassMajor, x, options: new NtkOptions { Method = NtkMethod.JacobianContraction });
             Assert.That(b.Method, Is.EqualTo(NtkMethod.JacobianContraction));
             TestUtil.AssertClose(b.Matrix, a.Matrix, 1e-12, "wrapped vs functional");
+            var auto = EmpiricalNtk.Compute(wrapped, KernelReduction.FlattenClassMajor, x);
+            Assert.That(auto.Method, Is.EqualTo(NtkMethod.Structured), "Auto takes the layer rules of a wrapped module");
+            TestUtil.AssertClose(auto.Matrix, a.Matrix, 1e-12, "layer rules vs functional");
         }
     }
 }

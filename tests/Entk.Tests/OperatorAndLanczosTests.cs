@@ -13,7 +13,7 @@ namespace Entk.Tests
     {
         private static (NtkModel model, Matrix x)[] Cases()
         {
-            var tms = TmsTraining.Train(TmsSetup.Create(new TmsConfig { Features = 8, Hidden = 3, Samples = 12, Sparsity = 0.4, LearningRate = 1e-2 }, 2), steps: 100).Model;
+            var tms = TmsTraining.Train(TmsSetup.Create(new TmsConfig { Features = 8, Hidden = 3, Samples = 12, Sparsity = 0.4, LearningRate = 1e-2 }, 2), new TmsTrainingOptions { Steps = 100 }).Model;
             return new (NtkModel, Matrix)[]
             {
                 (DenseNetwork.CreateRandom(new[] { 3, 6, 5, 4 }, Activation.Tanh, 1), TestUtil.RandomMatrix(7, 3, 2)),

@@ -14,7 +14,7 @@ namespace Entk.Tests
         private static TmsSetup Small(long seed = 3) => TmsSetup.Create(new TmsConfig { Features = 10, Hidden = 5, Samples = 40, Sparsity = 0.5, Steps = 200, LearningRate = 1e-2 }, seed);
 
         /// <summary>A trained (non-trivial b, active and inactive ReLUs) small model.</summary>
-        private static TmsModel Trained() => TmsTraining.Train(Small(), steps: 200).Model;
+        private static TmsModel Trained() => TmsTraining.Train(Small(), new TmsTrainingOptions { Steps = 200 }).Model;
 
         [Test]
         public void StructuredKernel_EqualsJacobianContraction_AllReductionsAndBetas()
@@ -156,11 +156,11 @@ namespace Entk.Tests
         [Test]
         public void Training_LowersLoss_AndIsDeterministic()
         {
-            var a = TmsTraining.Train(Small(), steps: 200);
-            var b = TmsTraining.Train(Small(), steps: 200);
+            var a = TmsTraining.Train(Small(), new TmsTrainingOptions { Steps = 200 });
+            var b = TmsTraining.Train(Small(), new TmsTrainingOptions { Steps = 200 });
             Assert.That(a.FinalLoss, Is.LessThan(0.5 * a.InitialLoss));
             Assert.That(a.Model.GetParameters(), Is.EqualTo(b.Model.GetParameters()), "bit-identical");
-            var c = TmsTraining.Train(Small(seed: 4), steps: 200);
+            var c = TmsTraining.Train(Small(seed: 4), new TmsTrainingOptions { Steps = 200 });
             Assert.That(c.Model.GetParameters(), Is.Not.EqualTo(a.Model.GetParameters()));
         }
 

@@ -8,6 +8,23 @@ namespace Entk.Tests
     /// <summary>TorchSharp modules used to test the module wrapper.</summary>
     internal static class TorchModules
     {
+        /// <summary>y = tanh(x·A)·B with raw parameters A, B (no layer a rule covers).</summary>
+        public sealed class RawParameterModule : nn.Module<Tensor, Tensor>
+        {
+            private readonly TorchSharp.Modules.Parameter a;
+            private readonly TorchSharp.Modules.Parameter b;
+
+            public RawParameterModule(long inputs, long outputs) : base("RawParameterModule")
+            {
+                var gen = new torch.Generator(7, torch.CPU);
+                a = new TorchSharp.Modules.Parameter(torch.randn(new long[] { inputs, 4 }, ScalarType.Float64, generator: gen));
+                b = new TorchSharp.Modules.Parameter(torch.randn(new long[] { 4, outputs }, ScalarType.Float64, generator: gen));
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x) => torch.tanh(x.mm(a)).mm(b);
+        }
+
         /// <summary>A Sequential(Linear, ReLU, Linear) in float64 with the network's weights.</summary>
         public static nn.Module<Tensor, Tensor> DenseEquivalent(DenseNetwork net)
         {

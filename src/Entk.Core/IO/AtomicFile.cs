@@ -43,11 +43,14 @@ namespace Entk.IO
         {
             Check.NotNull(path, nameof(path));
             Check.NotNull(write, nameof(write));
+            if (string.IsNullOrWhiteSpace(path)) throw new EntkArgumentException(nameof(path), "a file path", path.Length == 0 ? "an empty string" : "'" + path + "' (white space only)");
+            if (path.IndexOf('\0') >= 0) throw new EntkArgumentException(nameof(path), "a file path without NUL characters", "a path containing NUL");
             string full = Path.GetFullPath(path);
+            if (Directory.Exists(full)) throw new EntkArgumentException(nameof(path), "a file path", "'" + full + "', which is a folder");
             if (!overwrite && File.Exists(full)) throw new OutputExistsException(full);
             string dir = Path.GetDirectoryName(full) ?? ".";
             Directory.CreateDirectory(dir);
-            string tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp");
+            string tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + TemporarySuffix);
             try
             {
                 using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -55,6 +58,7 @@ namespace Entk.IO
                     write(fs);
                     fs.Flush(true);
                 }
+                FaultInjection.KillIfHit(FaultInjection.AtomicWriteBeforeRename);
                 if (!overwrite && File.Exists(full)) throw new OutputExistsException(full);
                 File.Move(tmp, full, overwrite);
             }
@@ -62,6 +66,46 @@ namespace Entk.IO
             {
                 if (File.Exists(tmp)) File.Delete(tmp);
             }
+        }
+
+        private const string TemporarySuffix = ".tmp";
+
+        /// <summary>
+        /// Whether a file name is that of a temporary file an atomic write makes beside its target:
+        /// <c>.&lt;target name&gt;.&lt;8 hex digits&gt;.tmp</c>. Only a process killed between writing and renaming leaves one behind.
+        /// </summary>
+        /// <param name="fileName">A file name (no folder).</param>
+        /// <returns>True for an atomic-write temporary.</returns>
+        public static bool IsTemporaryName(string fileName)
+        {
+            Check.NotNull(fileName, nameof(fileName));
+            if (fileName.Length < 1 + 1 + 1 + 8 + TemporarySuffix.Length || fileName[0] != '.' || !fileName.EndsWith(TemporarySuffix, StringComparison.Ordinal)) return false;
+            int hexEnd = fileName.Length - TemporarySuffix.Length;
+            int hexStart = hexEnd - 8;
+            if (fileName[hexStart - 1] != '.' || hexStart - 1 <= 1) return false;
+            for (int i = hexStart; i < hexEnd; i++)
+                if (!char.IsAsciiHexDigitLower(fileName[i]) && !char.IsAsciiDigit(fileName[i])) return false;
+            return true;
+        }
+
+        /// <summary>
+        /// Deletes the temporary files (<see cref="IsTemporaryName"/>) that atomic writes killed before their rename left in a
+        /// folder and its sub-folders. Nothing else is touched. Call it only when no other process writes into the folder.
+        /// </summary>
+        /// <param name="folder">The folder (a missing folder holds nothing).</param>
+        /// <returns>The full paths of the deleted files.</returns>
+        public static System.Collections.Generic.IReadOnlyList<string> RemoveStaleTemporaries(string folder)
+        {
+            Check.NotNull(folder, nameof(folder));
+            var removed = new System.Collections.Generic.List<string>();
+            if (!Directory.Exists(folder)) return removed;
+            foreach (var f in Directory.EnumerateFiles(folder, ".*" + TemporarySuffix, SearchOption.AllDirectories))
+            {
+                if (!IsTemporaryName(Path.GetFileName(f))) continue;
+                File.Delete(f);
+                removed.Add(f);
+            }
+            return removed;
         }
     }
 }

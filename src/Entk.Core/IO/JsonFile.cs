@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Numerics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -16,7 +17,7 @@ namespace Entk.IO
     /// </summary>
     /// <remarks>
     /// JSON has no NaN or infinity. Rather than failing a long run at its last step, every non-finite
-    /// <see cref="double"/> or <see cref="float"/> is written as <c>null</c> (which numpy/pandas read
+    /// <see cref="double"/>, <see cref="float"/> or <see cref="Half"/> is written as <c>null</c> (which numpy/pandas read
     /// back as NaN/None); callers that must distinguish them should record the fact separately.
     /// </remarks>
     public static class JsonFile
@@ -62,8 +63,9 @@ namespace Entk.IO
                 Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
                 TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
             };
-            o.Converters.Add(new NonFiniteAsNullDouble());
-            o.Converters.Add(new NonFiniteAsNullSingle());
+            o.Converters.Add(new NonFiniteAsNull<double>());
+            o.Converters.Add(new NonFiniteAsNull<float>());
+            o.Converters.Add(new NonFiniteAsNull<Half>());
             o.MakeReadOnly();
             return o;
         }
@@ -113,8 +115,7 @@ namespace Entk.IO
                     w.WriteEndArray();
                     break;
                 case JsonValue v:
-                    if (v.TryGetValue<double>(out double d) && !double.IsFinite(d)) w.WriteNullValue();
-                    else if (v.TryGetValue<float>(out float f) && !float.IsFinite(f)) w.WriteNullValue();
+                    if (IsNonFinite<double>(v) || IsNonFinite<float>(v) || IsNonFinite<Half>(v)) w.WriteNullValue();
                     else v.WriteTo(w, Options);
                     break;
                 default:
@@ -123,30 +124,27 @@ namespace Entk.IO
             }
         }
 
-        private sealed class NonFiniteAsNullDouble : JsonConverter<double>
+        private static bool IsNonFinite<T>(JsonValue v)
+            where T : struct, IFloatingPointIeee754<T> => v.TryGetValue<T>(out T x) && !T.IsFinite(x);
+
+        /// <summary>
+        /// The one converter for every IEEE floating-point type: finite values are written by System.Text.Json's own
+        /// converter for <typeparamref name="T"/> (shortest round-trip digits), NaN and ±Infinity as <c>null</c>; a
+        /// <c>null</c> token reads back as NaN.
+        /// </summary>
+        private sealed class NonFiniteAsNull<T> : JsonConverter<T>
+            where T : struct, IFloatingPointIeee754<T>
         {
+            private static readonly JsonConverter<T> Default = (JsonConverter<T>)JsonSerializerOptions.Default.GetConverter(typeof(T));
+
             public override bool HandleNull => false;
 
-            public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-                reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
+            public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+                reader.TokenType == JsonTokenType.Null ? T.NaN : Default.Read(ref reader, typeToConvert, options);
 
-            public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+            public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
             {
-                if (double.IsFinite(value)) writer.WriteNumberValue(value);
-                else writer.WriteNullValue();
-            }
-        }
-
-        private sealed class NonFiniteAsNullSingle : JsonConverter<float>
-        {
-            public override bool HandleNull => false;
-
-            public override float Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-                reader.TokenType == JsonTokenType.Null ? float.NaN : reader.GetSingle();
-
-            public override void Write(Utf8JsonWriter writer, float value, JsonSerializerOptions options)
-            {
-                if (float.IsFinite(value)) writer.WriteNumberValue(value);
+                if (T.IsFinite(value)) Default.Write(writer, value, options);
                 else writer.WriteNullValue();
             }
         }

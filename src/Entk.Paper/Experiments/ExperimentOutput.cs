@@ -24,6 +24,21 @@ namespace Entk.Experiments
         Resume,
     }
 
+    /// <summary>What an output folder holds, as judged by <see cref="ExperimentOutput.Inspect"/> for a run's settings.</summary>
+    public enum OutputFolderState
+    {
+        /// <summary>The folder is missing or empty.</summary>
+        Empty,
+        /// <summary>A complete Entk run with these settings: its manifest verifies (every file present with its SHA-256).</summary>
+        Complete,
+        /// <summary>An Entk run with these settings that did not complete (in-progress marker, or a file that no longer matches the manifest).</summary>
+        Interrupted,
+        /// <summary>The outputs (complete or not) of an Entk run with different settings.</summary>
+        OtherSettings,
+        /// <summary>Files that no Entk run wrote (no manifest, no in-progress marker).</summary>
+        NotEntk,
+    }
+
     /// <summary>
     /// One experiment's output folder. Files are written atomically; an "in-progress" marker records the
     /// settings while the run is under way, and a manifest (files with SHA-256, settings, versions) is written
@@ -69,30 +84,35 @@ namespace Entk.Experiments
         /// <param name="settings">A canonical string of every setting that determines the outputs (seed included).</param>
         /// <param name="policy">The policy.</param>
         /// <returns>The output.</returns>
-        /// <exception cref="OutputExistsException">The folder holds outputs and the policy does not allow touching them.</exception>
+        /// <exception cref="EntkArgumentException">The folder path is empty or names a file.</exception>
+        /// <exception cref="OutputExistsException">The folder holds outputs and the policy does not allow touching them (the message says what it holds).</exception>
+        /// <remarks>
+        /// When the policy lets Entk write into a non-empty folder (resume or overwrite), the temporary files that a killed
+        /// write left behind (<see cref="AtomicFile.IsTemporaryName"/>) are deleted first; nothing else of the folder's is touched.
+        /// </remarks>
         public static ExperimentOutput Open(string folder, string experiment, string settings, OutputPolicy policy)
         {
             Check.NotNull(folder, nameof(folder));
             Check.NotNull(settings, nameof(settings));
-            string full = Path.GetFullPath(folder);
-            bool hasFiles = Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any();
-            if (hasFiles)
+            string full = FullFolder(folder, nameof(folder));
+            var state = Inspect(full, settings);
+            string? refusal = Refusal(state, policy, cli: false);
+            if (refusal is not null) throw new OutputExistsException(full, refusal);
+            if (state == OutputFolderState.Complete && policy == OutputPolicy.Resume)
             {
-                switch (policy)
-                {
-                    case OutputPolicy.FailIfExists:
-                        throw new OutputExistsException(full + " (holds earlier outputs; --resume continues an interrupted run, --force replaces)");
-                    case OutputPolicy.Resume:
-                    {
-                        var state = Inspect(full, settings);
-                        if (state == FolderState.Complete) return new ExperimentOutput(full, experiment, settings, complete: true, overwrite: false);
-                        if (state == FolderState.Foreign)
-                            throw new OutputExistsException(full + " (holds files that are not from an interrupted Entk run with these settings; use --force to replace them or choose another --out)");
-                        break; // interrupted run with the same settings: redo it
-                    }
-                }
+                AtomicFile.RemoveStaleTemporaries(full);
+                return new ExperimentOutput(full, experiment, settings, complete: true, overwrite: false);
             }
-            Directory.CreateDirectory(full);
+            bool hasFiles = state != OutputFolderState.Empty;
+            if (hasFiles) AtomicFile.RemoveStaleTemporaries(full);
+            try
+            {
+                Directory.CreateDirectory(full);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IOException("Cannot create the output folder '" + full + "': " + e.Message, e);
+            }
             var output = new ExperimentOutput(full, experiment, settings, complete: false, overwrite: hasFiles);
             var marker = new JsonObject { ["experiment"] = experiment, ["settings"] = settings, ["started_utc"] = DateTime.UtcNow.ToString("o", System.Globalization.CultureInfo.InvariantCulture) };
             JsonFile.Write(Path.Combine(full, MarkerName), marker, overwrite: true);
@@ -101,29 +121,50 @@ namespace Entk.Experiments
             return output;
         }
 
-        private enum FolderState { Complete, Interrupted, Foreign }
-
-        private static FolderState Inspect(string folder, string settings)
+        /// <summary>The full path of an output folder, refusing an empty path and a path that names a file.</summary>
+        internal static string FullFolder(string folder, string paramName)
         {
-            var manifest = Path.Combine(folder, ManifestName);
-            var marker = Path.Combine(folder, MarkerName);
+            if (string.IsNullOrWhiteSpace(folder))
+                throw new EntkArgumentException(paramName, "a folder path", folder.Length == 0 ? "an empty string" : "'" + folder + "' (white space only)");
+            if (folder.IndexOf('\0') >= 0) throw new EntkArgumentException(paramName, "a folder path without NUL characters", "a path containing NUL");
+            string full = Path.GetFullPath(folder);
+            if (File.Exists(full)) throw new EntkArgumentException(paramName, "a folder", "'" + full + "', which is a file");
+            return full;
+        }
+
+        /// <summary>
+        /// What a folder holds, judged against the settings of a run about to write into it: nothing, a complete or an
+        /// interrupted Entk run with these settings, an Entk run with other settings, or files that no Entk run wrote.
+        /// Reads the folder only.
+        /// </summary>
+        /// <param name="folder">The folder.</param>
+        /// <param name="settings">The settings string of the run (as recorded in markers and manifests).</param>
+        /// <returns>The state.</returns>
+        public static OutputFolderState Inspect(string folder, string settings)
+        {
+            Check.NotNull(folder, nameof(folder));
+            Check.NotNull(settings, nameof(settings));
+            string full = FullFolder(folder, nameof(folder));
+            if (!Directory.Exists(full) || !Directory.EnumerateFileSystemEntries(full).Any()) return OutputFolderState.Empty;
+            var manifest = Path.Combine(full, ManifestName);
+            var marker = Path.Combine(full, MarkerName);
             if (File.Exists(manifest))
             {
                 try
                 {
                     var node = JsonNode.Parse(File.ReadAllText(manifest));
-                    if (node?["settings"]?.GetValue<string>() != settings) return FolderState.Foreign;
+                    if (node?["settings"]?.GetValue<string>() != settings) return OutputFolderState.OtherSettings;
                     foreach (var f in node["files"]!.AsArray())
                     {
                         string rel = f!["path"]!.GetValue<string>();
-                        string p = Path.Combine(folder, rel);
-                        if (!File.Exists(p) || Sha256(p) != f["sha256"]!.GetValue<string>()) return FolderState.Interrupted;
+                        string p = Path.Combine(full, rel);
+                        if (!File.Exists(p) || Sha256(p) != f["sha256"]!.GetValue<string>()) return OutputFolderState.Interrupted;
                     }
-                    return FolderState.Complete;
+                    return OutputFolderState.Complete;
                 }
-                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or NullReferenceException or FormatException)
+                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or NullReferenceException or FormatException or ArgumentException)
                 {
-                    return File.Exists(marker) ? FolderState.Interrupted : FolderState.Foreign;
+                    // a damaged manifest: judged by the marker below
                 }
             }
             if (File.Exists(marker))
@@ -131,14 +172,37 @@ namespace Entk.Experiments
                 try
                 {
                     var node = JsonNode.Parse(File.ReadAllText(marker));
-                    return node?["settings"]?.GetValue<string>() == settings ? FolderState.Interrupted : FolderState.Foreign;
+                    return node?["settings"]?.GetValue<string>() == settings ? OutputFolderState.Interrupted : OutputFolderState.OtherSettings;
                 }
                 catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
                 {
-                    return FolderState.Foreign;
+                    return OutputFolderState.NotEntk;
                 }
             }
-            return FolderState.Foreign;
+            return OutputFolderState.NotEntk;
+        }
+
+        /// <summary>
+        /// Why a policy may not write into a folder in this state (a sentence following the quoted folder path), or null
+        /// when it may. <paramref name="cli"/> words the remedies as the CLI's flags instead of <see cref="OutputPolicy"/> values.
+        /// </summary>
+        internal static string? Refusal(OutputFolderState state, OutputPolicy policy, bool cli)
+        {
+            string resume = cli ? "--resume" : "OutputPolicy.Resume", force = cli ? "--force" : "OutputPolicy.Overwrite", other = cli ? "choose another --out folder" : "choose another folder";
+            return (state, policy) switch
+            {
+                (OutputFolderState.Empty, _) or (_, OutputPolicy.Overwrite) => null,
+                (OutputFolderState.Complete or OutputFolderState.Interrupted, OutputPolicy.Resume) => null,
+                (OutputFolderState.NotEntk, _) =>
+                    $"is not empty and holds files that no Entk run wrote; {other}, or use {force} to write into it anyway (files with Entk's names are replaced, others are kept).",
+                (OutputFolderState.OtherSettings, _) =>
+                    $"holds the outputs of an Entk run with different settings; {other}, or use {force} to replace them.",
+                (OutputFolderState.Interrupted, _) =>
+                    $"holds an interrupted Entk run with these settings; {resume} continues it, {force} starts it over.",
+                (OutputFolderState.Complete, _) =>
+                    $"already holds a complete Entk run with these settings; {resume} keeps it (nothing is recomputed), {force} recomputes it.",
+                _ => throw new ArgumentOutOfRangeException(nameof(state)),
+            };
         }
 
         /// <summary>The full path of a file in the folder (sub-folders are created).</summary>

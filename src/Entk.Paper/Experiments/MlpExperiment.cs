@@ -26,11 +26,25 @@ namespace Entk.Experiments
         /// <summary>Also write the traced kernels <c>kernel_traced_&lt;full|layer1|layer2&gt;.npy</c> [p², p²] of the final model (default false).</summary>
         public bool WriteKernels { get; init; }
 
-        /// <summary>Epochs whose second cliff is rotated and plotted in the grokking figure (default 40, 60, 80, 100, 150, 500).</summary>
-        public IReadOnlyList<int> HeatmapEpochs { get; init; } = new[] { 40, 60, 80, 100, 150, 500 };
+        private readonly IReadOnlyList<int> _heatmapEpochs = Array.AsReadOnly(new[] { 40, 60, 80, 100, 150, 500 });
+        private readonly IReadOnlyList<int> _spectrumEpochs = Array.AsReadOnly(new[] { 0, 60, 80, 100, 500 });
 
-        /// <summary>Epochs whose spectra are overlaid in the grokking figure (default 0, 60, 80, 100, 500).</summary>
-        public IReadOnlyList<int> SpectrumEpochs { get; init; } = new[] { 0, 60, 80, 100, 500 };
+        /// <summary>Epochs whose second cliff is rotated and plotted in the grokking figure (default 40, 60, 80, 100, 150, 500; the list given is copied).</summary>
+        public IReadOnlyList<int> HeatmapEpochs
+        {
+            get => _heatmapEpochs;
+            init => _heatmapEpochs = value is null ? null! : Array.AsReadOnly(value.ToArray());
+        }
+
+        /// <summary>Epochs whose spectra are overlaid in the grokking figure (default 0, 60, 80, 100, 500; the list given is copied).</summary>
+        public IReadOnlyList<int> SpectrumEpochs
+        {
+            get => _spectrumEpochs;
+            init => _spectrumEpochs = value is null ? null! : Array.AsReadOnly(value.ToArray());
+        }
+
+        /// <summary>Optional progress sink for training (when Run/RunGrokking train) and the analysis (default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
     }
 
     /// <summary>
@@ -135,7 +149,7 @@ namespace Entk.Experiments
             CliffAlignment firstLayer1, CliffAlignment firstFull, CliffAlignment secondFull, double trainSeconds, double analysisSeconds)
         {
             Training = training;
-            Spectra = spectra;
+            Spectra = ReadOnly.Copy(spectra);
             Layout = layout;
             FirstCliffLayer1 = firstLayer1;
             FirstCliffFull = firstFull;
@@ -254,12 +268,12 @@ namespace Entk.Experiments
         internal GrokkingAnalysis(MlpTrainingResult training, IReadOnlyList<GrokkingPoint> points, IReadOnlyList<double> sumPercent, IReadOnlyList<double> derivative,
             IReadOnlyList<CliffAlignment> heatmaps, IReadOnlyList<int> heatmapEpochs, GrokkingReading reading, CliffLayout layout, double trainSeconds, double analysisSeconds)
         {
-            HeatmapEpochs = heatmapEpochs;
+            HeatmapEpochs = ReadOnly.Copy(heatmapEpochs);
             Training = training;
-            Points = points;
-            SumOverlapPercent = sumPercent;
-            SumOverlapDerivative = derivative;
-            Heatmaps = heatmaps;
+            Points = ReadOnly.Copy(points);
+            SumOverlapPercent = ReadOnly.Copy(sumPercent);
+            SumOverlapDerivative = ReadOnly.Copy(derivative);
+            Heatmaps = ReadOnly.Copy(heatmaps);
             Reading = reading;
             Layout = layout;
             TrainSeconds = trainSeconds;
@@ -325,12 +339,12 @@ namespace Entk.Experiments
         /// <param name="p">Modulus.</param>
         /// <param name="stage1">First Laplacian kind.</param>
         /// <param name="stage2">Second Laplacian kind.</param>
-        /// <param name="first">First family name.</param>
-        /// <param name="second">Second family name.</param>
+        /// <param name="first">First family.</param>
+        /// <param name="second">Second family.</param>
         /// <param name="threshold">Alignment threshold.</param>
         /// <returns>The alignment.</returns>
         public static CliffAlignment AlignCliff(string kernel, Matrix eigenvectors, int start, int size, int p,
-            TorusLaplacianKind stage1, TorusLaplacianKind stage2, string first, string second, double threshold = 0.9)
+            TorusLaplacianKind stage1, TorusLaplacianKind stage2, FourierFamilyKind first, FourierFamilyKind second, double threshold = 0.9)
         {
             Check.NotNull(eigenvectors, nameof(eigenvectors));
             Check.InRange(start, 0, eigenvectors.Columns - 1, nameof(start));
@@ -348,35 +362,92 @@ namespace Entk.Experiments
         /// <summary>min(TopK, p²), checked before any work: both cliffs after λ0 must lie inside the top k.</summary>
         private static int CheckedTopK(MlpAnalysisOptions o, int p, CliffLayout layout)
         {
+            Check.NotNull(o.Cliffs, "options.Cliffs");
+            Check.NotNull(o.HeatmapEpochs, "options.HeatmapEpochs");
+            Check.NotNull(o.SpectrumEpochs, "options.SpectrumEpochs");
+            if (!(o.AlignmentThreshold > 0 && o.AlignmentThreshold <= 1))
+                throw new EntkArgumentException("options.AlignmentThreshold", "a number in (0, 1]", Check.R(o.AlignmentThreshold));
+            int need = layout.SecondStart + layout.Size;
+            if ((long)p * p < need)
+                throw new EntkArgumentException("Modulus", Check.Inv($"a modulus whose p² eigenpairs hold λ0 and both cliffs of 4⌊p/2⌋ (p = 3 or p ≥ 5)"),
+                    Check.Inv($"p = {p}: p² = {p * p} < {need}"));
+            Check.Positive(o.TopK, "options.TopK");
             int k = Math.Min(o.TopK, p * p);
-            if (k < layout.SecondStart + layout.Size)
-                throw new EntkArgumentException("options.TopK", Check.Inv($"at least {layout.SecondStart + layout.Size} eigenpairs (two cliffs of {layout.Size} after λ0)"), k.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (k < need)
+                throw new EntkArgumentException("options.TopK", Check.Inv($"at least {need} eigenpairs (two cliffs of {layout.Size} after λ0)"), k.ToString(System.Globalization.CultureInfo.InvariantCulture));
             return k;
+        }
+
+        /// <summary>
+        /// Validates the settings and the analysis options together, before any work: among others, the top k must hold λ0 and
+        /// both cliffs of 4K (k ≥ 8K + 1, which also rules out p = 4).
+        /// </summary>
+        /// <param name="config">Settings.</param>
+        /// <param name="options">Analysis options (default: the paper's).</param>
+        /// <exception cref="EntkArgumentException">A setting or option is invalid (e.g. options.TopK too small for the two cliffs).</exception>
+        public static void Validate(MlpConfig config, MlpAnalysisOptions? options = null)
+        {
+            Check.NotNull(config, nameof(config));
+            config.Validate();
+            CheckedTopK(options ?? new MlpAnalysisOptions(), config.Modulus, CliffLayout.For(config.Modulus));
+        }
+
+        /// <summary>What to change when an MLP run's plan does not fit (library wording).</summary>
+        internal const string Alternatives = "Use a smaller modulus (Modulus; the traced kernels are p² × p²) or width (Width), fewer eigenpairs (options.TopK), or fewer checkpoints (Epochs, LogEvery).";
+
+        /// <summary>
+        /// Validates the settings and lists every array a run of them allocates: training (<see cref="MlpTraining.Plan"/>), the
+        /// traced kernels p² × p² with the eigensolver's copies (the kernel phase is sequential, so its peak counts once), the
+        /// kept spectra (p² × k per kernel or checkpoint) and the inputs of the kernel computation. With <see cref="Validate"/>
+        /// it is checked before any work, so a run is refused before it trains, not after.
+        /// </summary>
+        /// <param name="config">Settings.</param>
+        /// <param name="options">Analysis options (default: the paper's).</param>
+        /// <param name="finalAnalysis">Whether the final model is analysed (<see cref="Analyze"/>).</param>
+        /// <param name="grokking">Whether every checkpoint is analysed (<see cref="AnalyzeGrokking"/>).</param>
+        /// <returns>The plan.</returns>
+        /// <exception cref="EntkArgumentException">A setting is invalid.</exception>
+        public static MemoryPlan Plan(MlpConfig config, MlpAnalysisOptions? options = null, bool finalAnalysis = true, bool grokking = false)
+        {
+            Check.NotNull(config, nameof(config));
+            var o = options ?? new MlpAnalysisOptions();
+            var plan = MlpTraining.Plan(config);
+            int p = config.Modulus;
+            if (!finalAnalysis && !grokking) return plan;
+            long n = (long)p * p;
+            long k = Math.Clamp(o.TopK, 1, n);
+            plan = plan
+                .Add(Check.Inv($"traced kernels p² × p² = {n} × {n}"), "Modulus", finalAnalysis ? 8 : 5, n, n)
+                .Add(Check.Inv($"kernel inputs p² × 2p = {n} × {2L * p}"), "Modulus", 2, n, 2L * p);
+            if (finalAnalysis) plan = plan.Add(Check.Inv($"3 spectra p² × k = {n} × {k}"), "Modulus, TopK", 3, n, k);
+            if (grokking) plan = plan.Add(Check.Inv($"{config.CheckpointCount} checkpoint spectra p² × k = {n} × {k}"), "Epochs, LogEvery, Modulus, TopK", config.CheckpointCount, n, k);
+            return plan;
         }
 
         /// <summary>Trains the MLP and analyses the final model.</summary>
         /// <param name="config">Settings.</param>
         /// <param name="seed">Seed.</param>
-        /// <param name="options">Options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Options (their Progress also receives the training's progress).</param>
         /// <returns>The analysis.</returns>
-        public static MlpAnalysis Run(MlpConfig config, long seed, MlpAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null)
+        public static MlpAnalysis Run(MlpConfig config, long seed, MlpAnalysisOptions? options = null)
         {
+            Plan(config, options).Require(Check.Inv($"the MLP run (p = {config.Modulus}, H = {config.Width})"), alternatives: Alternatives);
+            Validate(config, options);
             var sw = Stopwatch.StartNew();
-            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), progress);
-            return Analyze(trained, options, progress, sw.Elapsed.TotalSeconds);
+            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), new MlpTrainingOptions { Progress = options?.Progress });
+            return Analyze(trained, options, sw.Elapsed.TotalSeconds);
         }
 
         /// <summary>Analyses the final model of a training run.</summary>
         /// <param name="trained">Training result.</param>
-        /// <param name="options">Options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Options (including the progress sink).</param>
         /// <param name="trainSeconds">Training time to record.</param>
         /// <returns>The analysis.</returns>
-        public static MlpAnalysis Analyze(MlpTrainingResult trained, MlpAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null, double trainSeconds = 0)
+        public static MlpAnalysis Analyze(MlpTrainingResult trained, MlpAnalysisOptions? options = null, double trainSeconds = 0)
         {
             Check.NotNull(trained, nameof(trained));
             var o = options ?? new MlpAnalysisOptions();
+            var progress = o.Progress;
             var sw = Stopwatch.StartNew();
             var model = trained.Model;
             int p = model.Modulus;
@@ -391,9 +462,9 @@ namespace Entk.Experiments
                 spectra.Add(new KernelSpectrum(name, e, CliffDetector.Detect(e.Values, o.Cliffs)));
                 progress?.Report(new EntkProgress("mlp kernels", spectra.Count, 4));
             }
-            var l1 = AlignCliff("layer1", spectra[1].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, "n", "m", o.AlignmentThreshold);
-            var full1 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, "n", "m", o.AlignmentThreshold);
-            var full2 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, "sum", "diff", o.AlignmentThreshold);
+            var l1 = AlignCliff("layer1", spectra[1].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, FourierFamilyKind.N, FourierFamilyKind.M, o.AlignmentThreshold);
+            var full1 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.FirstStart, layout.Size, p, TorusLaplacianKind.N, TorusLaplacianKind.M, FourierFamilyKind.N, FourierFamilyKind.M, o.AlignmentThreshold);
+            var full2 = AlignCliff("full", spectra[0].Spectrum.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, FourierFamilyKind.Sum, FourierFamilyKind.Diff, o.AlignmentThreshold);
             progress?.Report(new EntkProgress("mlp kernels", 4, 4));
             return new MlpAnalysis(trained, spectra, layout, l1, full1, full2, trainSeconds, sw.Elapsed.TotalSeconds);
         }
@@ -401,32 +472,33 @@ namespace Entk.Experiments
         /// <summary>Trains and runs the grokking diagnosis over every checkpoint.</summary>
         /// <param name="config">Settings.</param>
         /// <param name="seed">Seed.</param>
-        /// <param name="options">Options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Options (their Progress also receives the training's progress).</param>
         /// <returns>The analysis.</returns>
-        public static GrokkingAnalysis RunGrokking(MlpConfig config, long seed, MlpAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null)
+        public static GrokkingAnalysis RunGrokking(MlpConfig config, long seed, MlpAnalysisOptions? options = null)
         {
+            Plan(config, options, finalAnalysis: false, grokking: true).Require(Check.Inv($"the grokking run (p = {config.Modulus}, H = {config.Width})"), alternatives: Alternatives);
+            Validate(config, options);
             var sw = Stopwatch.StartNew();
-            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), progress);
-            return AnalyzeGrokking(trained, options, progress, sw.Elapsed.TotalSeconds);
+            var trained = MlpTraining.Train(MlpSetup.Create(config, seed), new MlpTrainingOptions { Progress = options?.Progress });
+            return AnalyzeGrokking(trained, options, sw.Elapsed.TotalSeconds);
         }
 
         /// <summary>The grokking diagnosis of a training run (every checkpoint).</summary>
         /// <param name="trained">Training result with checkpoints.</param>
-        /// <param name="options">Options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Options (including the progress sink).</param>
         /// <param name="trainSeconds">Training time to record.</param>
         /// <returns>The analysis.</returns>
-        public static GrokkingAnalysis AnalyzeGrokking(MlpTrainingResult trained, MlpAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null, double trainSeconds = 0)
+        public static GrokkingAnalysis AnalyzeGrokking(MlpTrainingResult trained, MlpAnalysisOptions? options = null, double trainSeconds = 0)
         {
             Check.NotNull(trained, nameof(trained));
             var o = options ?? new MlpAnalysisOptions();
+            var progress = o.Progress;
             var sw = Stopwatch.StartNew();
             int p = trained.Setup.Config.Modulus;
             var layout = CliffLayout.For(p);
             int k = CheckedTopK(o, p, layout);
-            var sum = FourierFamilies.Create("sum", p);
-            var diff = FourierFamilies.Create("diff", p);
+            var sum = FourierFamilies.Create(FourierFamilyKind.Sum, p);
+            var diff = FourierFamilies.Create(FourierFamilyKind.Diff, p);
             var points = new List<GrokkingPoint>();
             var heatmaps = new List<CliffAlignment>();
             var heatmapEpochs = new List<int>();
@@ -441,7 +513,7 @@ namespace Entk.Experiments
                 if (o.HeatmapEpochs.Contains(cp.Epoch))
                 {
                     heatmapEpochs.Add(cp.Epoch);
-                    heatmaps.Add(AlignCliff("full", e.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, "sum", "diff", o.AlignmentThreshold));
+                    heatmaps.Add(AlignCliff("full", e.Vectors, layout.SecondStart, layout.Size, p, TorusLaplacianKind.Sum, TorusLaplacianKind.Diff, FourierFamilyKind.Sum, FourierFamilyKind.Diff, o.AlignmentThreshold));
                 }
             }
             progress?.Report(new EntkProgress("grokking checkpoints", total, total));

@@ -12,6 +12,15 @@ using Entk.Training;
 
 namespace Entk.Experiments
 {
+    /// <summary>Which of the two modular-addition analyses an output folder holds.</summary>
+    public enum MlpAnalysisKind
+    {
+        /// <summary>The final-model analysis (<see cref="MlpExperiment.Analyze"/>, folder <c>mlp/</c>).</summary>
+        FinalModel,
+        /// <summary>The grokking diagnosis over every checkpoint (<see cref="MlpExperiment.AnalyzeGrokking"/>, folder <c>grokking/</c>).</summary>
+        Grokking,
+    }
+
     /// <summary>
     /// Writes the modular-addition outputs. <c>mlp/</c>: <c>weights.npz</c> (W1 [H, 2p], W2 [p, H]), <c>split.npz</c>
     /// (train_idx, test_idx), <c>history.npy</c> [L, 5] (epoch, train loss, test loss, train acc, test acc),
@@ -23,14 +32,20 @@ namespace Entk.Experiments
     /// </summary>
     public static class MlpOutputs
     {
-        /// <summary>Settings string of an MLP run.</summary>
-        /// <param name="kind">"mlp" or "grokking".</param>
+        /// <summary>Settings string of an MLP run ("mlp seed=… k=… config" or "grokking seed=…").</summary>
+        /// <param name="kind">Which analysis.</param>
         /// <param name="config">Settings.</param>
         /// <param name="seed">Seed.</param>
         /// <param name="options">Analysis options.</param>
         /// <returns>The string.</returns>
-        public static string Settings(string kind, MlpConfig config, long seed, MlpAnalysisOptions options) =>
-            kind + " seed=" + seed.ToString(CultureInfo.InvariantCulture) + " k=" + options.TopK.ToString(CultureInfo.InvariantCulture) + " " + config;
+        /// <exception cref="EntkArgumentException">An undefined kind.</exception>
+        public static string Settings(MlpAnalysisKind kind, MlpConfig config, long seed, MlpAnalysisOptions options) =>
+            kind switch
+            {
+                MlpAnalysisKind.FinalModel => "mlp",
+                MlpAnalysisKind.Grokking => "grokking",
+                _ => throw new EntkArgumentException(nameof(kind), "a defined MlpAnalysisKind", kind.ToString()),
+            } + " seed=" + seed.ToString(CultureInfo.InvariantCulture) + " k=" + options.TopK.ToString(CultureInfo.InvariantCulture) + " " + config;
 
         private static NdArray History(MlpTrainingResult t) =>
             NdArray.FromDoubles(t.History.SelectMany(h => new[] { h.Epoch, h.TrainLoss, h.TestLoss, h.TrainAccuracy, h.TestAccuracy }).ToArray(), t.History.Count, 5);
@@ -140,6 +155,7 @@ namespace Entk.Experiments
                 ["seed"] = seed,
                 ["config"] = ConfigJson(t.Setup.Config),
                 ["final"] = HistoryJson(last.Metrics),
+                ["divergence"] = Json.DivergenceJson(t.Divergence),
                 ["history"] = new JsonArray(t.History.Select(h => (JsonNode?)HistoryJson(h)).ToArray()),
                 ["cliff_layout"] = new JsonObject { ["first"] = new JsonArray(l.FirstStart, l.SecondStart - 1), ["second"] = new JsonArray(l.SecondStart, l.SecondStart + l.Size - 1) },
                 ["kernels"] = kernels,
@@ -155,6 +171,7 @@ namespace Entk.Experiments
             sb.Append("# Modular addition MLP — eNTK reproduction\n\n");
             var c0 = t.Setup.Config;
             sb.Append(Check.Inv($"Seed {seed}; p = {c0.Modulus}, H = {c0.Width}, train fraction {c0.TrainFraction}, AdamW lr {c0.LearningRate}, weight decay {c0.WeightDecay}, {c0.Epochs} epochs. Final train/test accuracy {last.Metrics.TrainAccuracy:P1} / {last.Metrics.TestAccuracy:P1}. Traced eNTK = mean over outputs, on all p² = {c0.Modulus * c0.Modulus} inputs, by structured derivatives; top {a.Spectra[0].Spectrum.Count} eigenpairs; ridge 1e-8·mean(diag). Training {a.TrainSeconds:0.0} s, kernels + spectra + rotations {a.AnalysisSeconds:0.00} s.\n\n"));
+            sb.Append(ReportWriter.Warnings(new[] { ("mlp", t.Divergence) }, c0.IsPaperConfiguration));
             sb.Append("![spectra](spectra.png)\n\n![first cliff](first_cliff.png)\n\n![second cliff](second_cliff.png)\n\n## Claims\n\n");
             sb.Append(ReportWriter.ClaimsTable(claims));
             sb.Append("\n## Spectra\n\n");
@@ -219,8 +236,13 @@ namespace Entk.Experiments
             output.Figure("overlap.png", Figures.Lines("Second cliff overlap with the sum family", new[] { Series.Of("overlap (% of 2K)", epochs, g.SumOverlapPercent.ToArray()) },
                 "epoch", "overlap %", guides, rightSeries: new[] { Series.Of("d/d epoch", epochs, g.SumOverlapDerivative.ToArray()) }, rightYLabel: "derivative (% per epoch)"));
             if (g.Heatmaps.Count > 0)
-                output.Figure("heatmaps.png", Figures.Grid(2, (g.Heatmaps.Count + 1) / 2, g.Heatmaps.Select((h, i) => (Panel?)Heat(Check.Inv($"epoch {HeatmapEpoch(g, i)}"), h.After)).ToArray(),
-                    "Second cliff after the (L_sum, L_diff) rotation vs sum and diff modes", sharedColorScale: true));
+            {
+                // two rows when there are two heatmaps or more; an odd count leaves the last cell empty
+                int rows = g.Heatmaps.Count >= 2 ? 2 : 1, columns = (g.Heatmaps.Count + rows - 1) / rows;
+                var cells = new Panel?[rows * columns];
+                for (int i = 0; i < g.Heatmaps.Count; i++) cells[i] = Heat(Check.Inv($"epoch {HeatmapEpoch(g, i)}"), g.Heatmaps[i].After);
+                output.Figure("heatmaps.png", Figures.Grid(rows, columns, cells, "Second cliff after the (L_sum, L_diff) rotation vs sum and diff modes", sharedColorScale: true));
+            }
             var r = g.Reading;
             var top = new JsonObject
             {
@@ -228,6 +250,7 @@ namespace Entk.Experiments
                 ["seed"] = seed,
                 ["config"] = ConfigJson(t.Setup.Config),
                 ["checkpoints"] = points,
+                ["divergence"] = Json.DivergenceJson(t.Divergence),
                 ["reading"] = new JsonObject
                 {
                     ["second_cliff_epoch"] = r.SecondCliffEpoch, ["test_accuracy_10_epoch"] = r.TestAccuracy10Epoch, ["test_accuracy_50_epoch"] = r.TestAccuracy50Epoch,
@@ -246,7 +269,8 @@ namespace Entk.Experiments
             var c0 = t.Setup.Config;
             sb.Append("# Grokking diagnosed from the eNTK spectrum\n\n");
             sb.Append(Check.Inv($"Seed {seed}; p = {c0.Modulus}, H = {c0.Width}; {g.Points.Count} checkpoints (every {c0.LogEvery} epochs); at each, the full traced eNTK on all inputs, its top {g.Points[0].Spectrum.Count} eigenpairs, and the overlap of eigenvectors {g.Layout.SecondStart}–{g.Layout.SecondStart + g.Layout.Size - 1} with the sum and diff families. Training {g.TrainSeconds:0.0} s; all checkpoint kernels, spectra, overlaps and rotations {g.AnalysisSeconds:0.0} s.\n\n"));
-            sb.Append("![grokking](grokking.png)\n\n![overlap](overlap.png)\n\n![heatmaps](heatmaps.png)\n\n## Claims\n\n");
+            sb.Append(ReportWriter.Warnings(new[] { ("mlp", t.Divergence) }, c0.IsPaperConfiguration));
+            sb.Append("![grokking](grokking.png)\n\n![overlap](overlap.png)\n\n").Append(g.Heatmaps.Count > 0 ? "![heatmaps](heatmaps.png)\n\n" : "No checkpoint falls on a heatmap epoch (" + string.Join(", ", options.HeatmapEpochs) + "), so there is no heatmap figure.\n\n").Append("## Claims\n\n");
             sb.Append(ReportWriter.ClaimsTable(claims));
             sb.Append("\n## Checkpoints\n\n");
             sb.Append(ReportWriter.Table(new[] { "epoch", "train acc", "test acc", "λ0", "λ1", Check.Inv($"λ{g.Layout.SecondStart}"), "drops after", "overlap sum", "overlap diff" },

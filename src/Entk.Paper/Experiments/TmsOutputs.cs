@@ -33,7 +33,7 @@ namespace Entk.Experiments
             ["paper"] = c.PaperValue,
             ["measured"] = c.Measured,
             ["rule"] = c.Rule,
-            ["verdict"] = c.Verdict.ToString().ToLowerInvariant(),
+            ["verdict"] = ReportWriter.Key(c.Verdict),
         }).ToArray());
 
         public static IReadOnlyList<ClaimResult> ReadClaims(JsonNode? node)
@@ -43,12 +43,23 @@ namespace Entk.Experiments
             foreach (var c in a)
             {
                 if (c is null) continue;
-                var v = c["verdict"]!.GetValue<string>() switch { "pass" => Verdict.Pass, "fail" => Verdict.Fail, _ => Verdict.Info };
+                var v = ReportWriter.ParseKey(c["verdict"]!.GetValue<string>());
                 list.Add(new ClaimResult(c["id"]!.GetValue<string>(), c["claim"]!.GetValue<string>(), c["paper"]!.GetValue<string>(),
                     c["measured"]!.GetValue<string>(), c["rule"]!.GetValue<string>(), v));
             }
             return list;
         }
+
+        public static JsonObject? DivergenceJson(Training.TrainingDivergence? d) => d is null ? null : new JsonObject
+        {
+            ["unit"] = d.Unit,
+            ["step"] = d.Step,
+            ["loss"] = double.IsFinite(d.Loss) ? d.Loss : null,
+            ["loss_text"] = d.Loss.ToString("R", CultureInfo.InvariantCulture),
+            ["initial_loss"] = double.IsFinite(d.InitialLoss) ? d.InitialLoss : null,
+            ["kept_step"] = d.KeptStep,
+            ["reason"] = d.ToString(),
+        };
 
         public static JsonObject Describe()
         {
@@ -74,7 +85,8 @@ namespace Entk.Experiments
         /// <returns>The string.</returns>
         public static string Settings(IReadOnlyList<Training.TmsConfig> configs, long seed, TmsAnalysisOptions options) =>
             "tms seed=" + seed.ToString(CultureInfo.InvariantCulture) + " betas=" + string.Join(",", options.Betas.Select(TmsBetaAnalysis.FormatBeta)) +
-            " k=" + options.TopK.ToString(CultureInfo.InvariantCulture) + " " + string.Join(" ", configs.Select(c => c.ToString()));
+            " k=" + options.TopK.ToString(CultureInfo.InvariantCulture) + " " + string.Join(" ", configs.Select(c => c.ToString())) +
+            (options.Linearize ? " linearize=" + string.Join(",", options.LinearizationRidges.Select(Check.R)) + (options.LinearizationMethod == Linearization.LinearSolveMethod.Auto ? "" : ":" + options.LinearizationMethod) : "");
 
         /// <summary>Writes all outputs and completes the folder.</summary>
         /// <param name="output">The opened output folder.</param>
@@ -93,13 +105,15 @@ namespace Entk.Experiments
             {
                 string d = a.Name + "/";
                 var setup = a.Training.Setup;
-                output.Checkpoint(d + "weights.npz", ModelFiles.ToCheckpoint(a.Training.Model, ModelFiles.TmsKind, new Dictionary<string, MetadataValue>
+                var info = new Dictionary<string, MetadataValue>
                 {
                     ["seed"] = MetadataValue.FromInt64(seed),
-                    ["steps"] = MetadataValue.FromInt64(a.Config.Steps),
-                    ["final_loss"] = MetadataValue.FromDouble(a.Training.FinalLoss),
-                    ["config"] = MetadataValue.FromString(a.Config.ToString()),
-                }));
+                    ["steps"] = MetadataValue.FromInt64(a.Training.Divergence?.KeptStep ?? a.Config.Steps),
+                };
+                if (double.IsFinite(a.Training.FinalLoss)) info["final_loss"] = MetadataValue.FromDouble(a.Training.FinalLoss);
+                info["config"] = MetadataValue.FromString(a.Config.ToString());
+                if (a.Training.Divergence is not null) info["divergence"] = MetadataValue.FromString(a.Training.Divergence.ToString());
+                output.Checkpoint(d + "weights.npz", ModelFiles.ToCheckpoint(a.Training.Model, ModelFiles.TmsKind, info));
                 output.Checkpoint(d + "initial_weights.npz", ModelFiles.ToCheckpoint(setup.InitialModel, ModelFiles.TmsKind, new Dictionary<string, MetadataValue> { ["seed"] = MetadataValue.FromInt64(seed), ["steps"] = MetadataValue.FromInt64(0) }));
                 output.Npy(d + "inputs.npy", setup.Inputs);
                 if (options?.WriteKernels == true)
@@ -148,10 +162,16 @@ namespace Entk.Experiments
                     ["reconstructed_count"] = a.ReconstructedFeatures,
                     ["initial_loss"] = a.Training.InitialLoss,
                     ["final_loss"] = a.Training.FinalLoss,
+                    ["divergence"] = Json.DivergenceJson(a.Training.Divergence),
                     ["train_seconds"] = a.TrainSeconds,
                     ["kernel_seconds"] = a.KernelSeconds,
                 };
                 foreach (var kv in betas.ToList()) { betas.Remove(kv.Key); m[kv.Key] = kv.Value; }
+                if (a.Linearization is not null)
+                {
+                    TmsLinearizationOutputs.Write(output, d, a);
+                    m["linearization"] = TmsLinearizationOutputs.Details(a.Linearization);
+                }
                 output.Json(d + "metrics.json", m.DeepClone());
                 modelsJson[a.Name] = m;
             }
@@ -200,6 +220,7 @@ namespace Entk.Experiments
             var sb = new StringBuilder();
             sb.Append("# Toy models of superposition — eNTK reproduction\n\n");
             sb.Append(Check.Inv($"Seed {seed}; n = {models[0].Config.Features} features, D = {models[0].Config.Samples} samples, I_i = {models[0].Config.ImportanceDecay}^i; flattened class-major eNTK (row = c·D + sample), top {models[0].PerBeta[0].Spectrum.Count} eigenpairs by the parameter-side Gram matrix; ridge 1e-8·mean(diag). Run time {seconds:0.0} s.\n\n"));
+            sb.Append(ReportWriter.Warnings(models.Select(a => (a.Name, a.Training.Divergence)), models.All(a => a.Config.IsPaperModel)));
             sb.Append("![figure](figure.png)\n\n## Claims\n\n");
             sb.Append(ReportWriter.ClaimsTable(claims));
             sb.Append("\n## Per model\n\n");
@@ -210,6 +231,7 @@ namespace Entk.Experiments
                     string.Join(", ", b.Spectrum.Values.Take(3).Select(ReportWriter.G4)) + ", …",
                     b.Cliffs.ToString(), b.Heatmap.DiagonalCount.ToString(CultureInfo.InvariantCulture), ReportWriter.G4(b.Heatmap.Mmcs), ReportWriter.G4(b.Heatmap.MatchedScore),
                 }))));
+            sb.Append(TmsLinearizationOutputs.ReportSection(models));
             sb.Append("\n## Timing\n\n");
             sb.Append(ReportWriter.Table(new[] { "model", "train (s)", "eNTK spectra + heatmaps, all β (s)" },
                 models.Select(a => (IReadOnlyList<string>)new[] { a.Name, a.TrainSeconds.ToString("0.00", CultureInfo.InvariantCulture), a.KernelSeconds.ToString("0.00", CultureInfo.InvariantCulture) })));

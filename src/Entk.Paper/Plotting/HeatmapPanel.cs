@@ -25,8 +25,8 @@ namespace Entk.Plotting
             VMin = vmin;
             VMax = vmax;
             Origin = origin;
-            YTickLabels = yTickLabels;
-            XTickLabels = xTickLabels;
+            YTickLabels = ReadOnly.Copy(yTickLabels);
+            XTickLabels = ReadOnly.Copy(xTickLabels);
             ColorbarLabel = colorbarLabel;
         }
 

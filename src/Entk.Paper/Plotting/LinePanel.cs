@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Entk.Internal;
 using ScottPlot;
 
 namespace Entk.Plotting
@@ -14,10 +15,10 @@ namespace Entk.Plotting
             IReadOnlyList<GuideLine> guides, LegendLocation legend, string xLabel, string yLabel, int width, int height)
             : base(title, xLabel, yLabel, width, height)
         {
-            Series = series;
-            RightSeries = rightSeries;
+            Series = ReadOnly.Copy(series);
+            RightSeries = ReadOnly.Copy(rightSeries);
             RightYLabel = rightYLabel;
-            Guides = guides;
+            Guides = ReadOnly.Copy(guides);
             Legend = legend;
         }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Entk.Internal;
 using ScottPlot;
 
 namespace Entk.Plotting
@@ -22,9 +23,9 @@ namespace Entk.Plotting
             LegendLocation legend, string xLabel, string yLabel, int width, int height)
             : base(title, xLabel, yLabel, width, height)
         {
-            Series = series;
+            Series = ReadOnly.Copy(series);
             LogY = logY;
-            Guides = guides;
+            Guides = ReadOnly.Copy(guides);
             Legend = legend;
             SkippedCount = logY ? series.Sum(s => s.Y.Count(v => v <= 0)) : 0;
         }

@@ -52,6 +52,12 @@ namespace Entk.Training
             Check.NonNegative(Epochs, nameof(Epochs));
             Check.Positive(LogEvery, nameof(LogEvery));
         }
+
+        /// <summary>Number of checkpoints training keeps: epoch 0, every <see cref="LogEvery"/> epochs, and the last epoch.</summary>
+        public long CheckpointCount => (long)Epochs / LogEvery + (Epochs % LogEvery == 0 ? 1 : 2);
+
+        /// <summary>Whether these are the paper's settings (the defaults): only then are the paper's own numbers shown beside the measured ones.</summary>
+        public bool IsPaperConfiguration => this == new MlpConfig();
     }
 
     /// <summary>The initial state of an MLP run: model at initialisation and the train/test split.</summary>
@@ -67,8 +73,10 @@ namespace Entk.Training
             InitialModel = model;
             _train = train;
             _test = test;
+            TrainIndices = ReadOnly.View(train);
+            TestIndices = ReadOnly.View(test);
             Inputs = ModularMlp.AllInputs(config.Modulus);
-            Labels = ModularMlp.AllLabels(config.Modulus);
+            Labels = ReadOnly.View(ModularMlp.AllLabels(config.Modulus));
         }
 
         /// <summary>Settings.</summary>
@@ -81,10 +89,10 @@ namespace Entk.Training
         public ModularMlp InitialModel { get; }
 
         /// <summary>Indices (rows n·p + m) of the training pairs, ascending.</summary>
-        public IReadOnlyList<int> TrainIndices => _train;
+        public IReadOnlyList<int> TrainIndices { get; }
 
         /// <summary>Indices of the test pairs, ascending.</summary>
-        public IReadOnlyList<int> TestIndices => _test;
+        public IReadOnlyList<int> TestIndices { get; }
 
         /// <summary>All p² inputs (p² × 2p).</summary>
         public Matrix Inputs { get; }
@@ -104,6 +112,7 @@ namespace Entk.Training
         {
             Check.NotNull(config, nameof(config));
             config.Validate();
+            MlpTraining.Plan(config).Require(Check.Inv($"the MLP set-up and training (p = {config.Modulus}, H = {config.Width})"), alternatives: MlpTraining.Alternatives);
             int p = config.Modulus, h = config.Width, n = p * p;
             using var scope = torch.NewDisposeScope();
             var g = new torch.Generator((ulong)seed, torch.CPU);
@@ -191,20 +200,24 @@ namespace Entk.Training
     /// <summary>The outcome of MLP training.</summary>
     public sealed class MlpTrainingResult
     {
-        internal MlpTrainingResult(MlpSetup setup, IReadOnlyList<MlpCheckpoint> checkpoints)
+        internal MlpTrainingResult(MlpSetup setup, IReadOnlyList<MlpCheckpoint> checkpoints, TrainingDivergence? divergence)
         {
             Setup = setup;
-            Checkpoints = checkpoints;
+            Checkpoints = ReadOnly.Copy(checkpoints);
+            Divergence = divergence;
         }
+
+        /// <summary>Null when training ran every epoch; otherwise where it diverged (training stopped there; the last checkpoint is the epoch before).</summary>
+        public TrainingDivergence? Divergence { get; }
 
         /// <summary>The setup.</summary>
         public MlpSetup Setup { get; }
 
-        /// <summary>Checkpoints at epoch 0, every LogEvery epochs, and the last epoch.</summary>
+        /// <summary>Checkpoints at epoch 0, every LogEvery epochs, and the last epoch (after a divergence: the epoch whose model was kept).</summary>
         public IReadOnlyList<MlpCheckpoint> Checkpoints { get; }
 
         /// <summary>The logged metrics, one per checkpoint.</summary>
-        public IReadOnlyList<MlpLogEntry> History => Checkpoints.Select(c => c.Metrics).ToArray();
+        public IReadOnlyList<MlpLogEntry> History => ReadOnly.Copy(Checkpoints.Select(c => c.Metrics));
 
         /// <summary>The final model.</summary>
         public ModularMlp Model => Checkpoints[^1].Model;
@@ -217,28 +230,67 @@ namespace Entk.Training
             ?? throw new EntkArgumentException(nameof(epoch), "one of the checkpoint epochs {" + string.Join(", ", Checkpoints.Select(c => c.Epoch)) + "}", epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>Options of <see cref="MlpTraining.Train"/> (the schedule itself is part of <see cref="MlpConfig"/>).</summary>
+    public sealed record MlpTrainingOptions
+    {
+        /// <summary>Optional progress sink (stage "train mlp", units = epochs; default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
+    }
+
     /// <summary>Full-batch AdamW training of the modular-addition MLP with MSE on one-hot targets, float64.</summary>
     public static class MlpTraining
     {
+        /// <summary>What to change when the plan of an MLP set-up or training does not fit (library wording).</summary>
+        internal const string Alternatives = "Use a smaller modulus (Modulus) or width (Width), or fewer checkpoints (fewer Epochs or a larger LogEvery).";
+
+        /// <summary>
+        /// The arrays an MLP set-up and its training allocate (sizes from the settings): all p² inputs (p² × 2p) and one-hot
+        /// targets (p² × p) with their tensors, the hidden activations p² × H and outputs p² × p with their forward/backward
+        /// temporaries, the weights (3·p·H) with gradients, Adam moments and a snapshot, and the kept checkpoints
+        /// (<see cref="MlpConfig.CheckpointCount"/> models). <see cref="MlpSetup.Create"/> and <see cref="Train"/> check it
+        /// against <see cref="MemoryBudget.DefaultBytes"/> before allocating.
+        /// </summary>
+        /// <param name="config">Settings (validated).</param>
+        /// <returns>The plan.</returns>
+        public static MemoryPlan Plan(MlpConfig config)
+        {
+            Check.NotNull(config, nameof(config));
+            config.Validate();
+            long p = config.Modulus, h = config.Width, n = p * p;
+            return MemoryPlan.Empty
+                .Add(Check.Inv($"inputs p² × 2p = {n} × {2 * p}"), "Modulus", 4, n, 2 * p)
+                .Add(Check.Inv($"targets and outputs p² × p = {n} × {p}"), "Modulus", 10, n, p)
+                .Add(Check.Inv($"hidden activations p² × H = {n} × {h}"), "Modulus, Width", 6, n, h)
+                .Add(Check.Inv($"weights 3·p·H = 3·{p}·{h}"), "Modulus, Width", 10, 3, p, h)
+                .Add(Check.Inv($"{config.CheckpointCount} checkpoints of 3·p·H weights"), "Epochs, LogEvery, Modulus, Width", 2, config.CheckpointCount, 3, p, h);
+        }
+
         /// <summary>
         /// Trains for config.Epochs AdamW steps (betas (0.9, 0.999), eps 1e-8, decoupled weight decay),
         /// logging metrics and keeping a checkpoint at epoch 0, every LogEvery epochs and at the end.
         /// Deterministic for a given setup.
+        /// Every epoch's training loss passes <see cref="DivergenceCheck"/>; at the first that fails, training stops and keeps
+        /// the model of the epoch before as its last checkpoint (<see cref="MlpTrainingResult.Divergence"/> says where and why).
         /// Runs on one libtorch thread (the caller's thread count is restored afterwards): the tensors are tiny, and
         /// two OpenMP threads on a busy machine were 10–30× slower.
         /// </summary>
         /// <param name="setup">Setup.</param>
-        /// <param name="progress">Optional progress sink (stage "train mlp", units = epochs).</param>
+        /// <param name="options">Options (default: no progress reporting).</param>
         /// <returns>Checkpoints and history.</returns>
-        public static MlpTrainingResult Train(MlpSetup setup, IProgress<EntkProgress>? progress = null)
+        /// <exception cref="MemoryBudgetExceededException">The training buffers and checkpoints would exceed the memory budget (checked before allocating).</exception>
+        public static MlpTrainingResult Train(MlpSetup setup, MlpTrainingOptions? options = null)
         {
             Check.NotNull(setup, nameof(setup));
+            var progress = options?.Progress;
             var cfg = setup.Config;
             int p = cfg.Modulus;
+            Plan(cfg).Require(Check.Inv($"the MLP training (p = {cfg.Modulus}, H = {cfg.Width})"), alternatives: Alternatives);
             using var scope = torch.NewDisposeScope();
             using var threads = TorchThreads.ForSmallOperations();   // tiny tensors: one thread is faster and never oversubscribes
             var w1 = TorchOps.ToTensor(setup.InitialModel.W1).clone().requires_grad_(true);
             var w2 = TorchOps.ToTensor(setup.InitialModel.W2).clone().requires_grad_(true);
+            var good1 = w1.detach().clone();
+            var good2 = w2.detach().clone();
             var x = TorchOps.ToTensor(setup.Inputs);
             var y = torch.nn.functional.one_hot(torch.tensor(setup.Labels.Select(v => (long)v).ToArray(), ScalarType.Int64), p).to(ScalarType.Float64);
             var trainIdx = torch.tensor(setup.TrainIndices.Select(v => (long)v).ToArray(), ScalarType.Int64);
@@ -247,33 +299,54 @@ namespace Entk.Training
             var ytr = y.index_select(0, trainIdx);
             var opt = new AdamOptimizer(new[] { w1, w2 }, cfg.LearningRate, cfg.WeightDecay, decoupled: true);
             var checkpoints = new List<MlpCheckpoint>();
+            TrainingDivergence? divergence = null;
+            double initial = double.NaN;
             double scale = 1.0 / Math.Sqrt(2.0 * p);
             Tensor Forward(Tensor inp) => (inp.mm(w1.t()) * scale).pow(2).mm(w2.t()) / cfg.Width;
+            void Log(int epoch)
+            {
+                using var ng = torch.no_grad();
+                var entry = Metrics(epoch, Forward(x), y, trainIdx, testIdx);
+                var model = ModularMlp.FromWeights(TorchOps.ToMatrix(w1.detach()), TorchOps.ToMatrix(w2.detach()));
+                checkpoints.Add(new MlpCheckpoint(epoch, model, entry));
+            }
             progress?.Report(new EntkProgress("train mlp", 0, cfg.Epochs));
             for (int epoch = 0; epoch <= cfg.Epochs; epoch++)
             {
                 using var inner = torch.NewDisposeScope();
-                if (epoch % cfg.LogEvery == 0 || epoch == cfg.Epochs)
-                {
-                    using var ng = torch.no_grad();
-                    var all = Forward(x);
-                    var entry = Metrics(epoch, all, y, trainIdx, testIdx);
-                    if (!double.IsFinite(entry.TrainLoss)) throw new InvalidOperationException(Check.Inv($"MLP training diverged at epoch {epoch}; lower the learning rate."));
-                    var model = ModularMlp.FromWeights(TorchOps.ToMatrix(w1.detach()), TorchOps.ToMatrix(w2.detach()));
-                    checkpoints.Add(new MlpCheckpoint(epoch, model, entry));
-                }
-                if (epoch == cfg.Epochs) break;
                 using (torch.enable_grad())
                 {
+                    // the training loss at this epoch's weights: checked, then (unless this is the last epoch) minimised by one step
                     var diff = Forward(xtr) - ytr;
                     var loss = (diff * diff).mean();
+                    double l = loss.item<double>();
+                    if (epoch == 0) initial = l;
+                    divergence = DivergenceCheck.Test(epoch, l, initial, "epoch");
+                    if (divergence is not null)
+                    {
+                        using (torch.no_grad())
+                        {
+                            w1.copy_(good1);
+                            w2.copy_(good2);
+                        }
+                        if (checkpoints.Count == 0 || checkpoints[^1].Epoch != divergence.KeptStep) Log(divergence.KeptStep);
+                        break;
+                    }
+                    if (epoch % cfg.LogEvery == 0 || epoch == cfg.Epochs) Log(epoch);
+                    if (epoch == cfg.Epochs) break;
+                    using (torch.no_grad())
+                    {
+                        good1.copy_(w1);
+                        good2.copy_(w2);
+                    }
                     opt.ZeroGrad();
                     loss.backward();
                 }
                 opt.Step();
                 if (progress is not null && ((epoch + 1) % 10 == 0 || epoch + 1 == cfg.Epochs)) progress.Report(new EntkProgress("train mlp", epoch + 1, cfg.Epochs));
             }
-            return new MlpTrainingResult(setup, checkpoints);
+            if (divergence is not null) progress?.Report(new EntkProgress("train mlp", cfg.Epochs, cfg.Epochs));
+            return new MlpTrainingResult(setup, checkpoints, divergence);
         }
 
         private static MlpLogEntry Metrics(int epoch, Tensor output, Tensor target, Tensor trainIdx, Tensor testIdx)

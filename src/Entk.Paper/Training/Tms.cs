@@ -49,21 +49,31 @@ namespace Entk.Training
             Check.InRange(Sparsity, 0, 1, nameof(Sparsity));
             Check.Positive(Samples, nameof(Samples));
             Check.InRange(ImportanceDecay, double.Epsilon, 1e6, nameof(ImportanceDecay));
+            double last = Math.Pow(ImportanceDecay, Features - 1);
+            if (!double.IsFinite(last))
+                throw new EntkArgumentException(nameof(ImportanceDecay), Check.Inv($"a decay r whose largest importance r^(n−1) is finite in float64 (n = {Features})"),
+                    Check.Inv($"r = {Check.R(ImportanceDecay)}, r^(n−1) = {Check.R(last)}"));
             Check.PositiveFinite(LearningRate, nameof(LearningRate));
             Check.NonNegative(Steps, nameof(Steps));
         }
+
+        /// <summary>
+        /// Whether these are the settings of one of the paper's three main-figure models (<see cref="PaperModels"/>): only then
+        /// are the paper's own numbers shown beside the measured ones.
+        /// </summary>
+        public bool IsPaperModel => PaperModels.Contains(this);
 
         /// <summary>The importances I_i = r^i, i = 0..n−1.</summary>
         /// <returns>New array of length n.</returns>
         public double[] Importance() => Enumerable.Range(0, Features).Select(i => Math.Pow(ImportanceDecay, i)).ToArray();
 
         /// <summary>The paper's three main-figure models: (m, S) ∈ {(10, 0.3), (10, 0.9), (40, 0.9)}.</summary>
-        public static IReadOnlyList<TmsConfig> PaperModels { get; } = new[]
+        public static IReadOnlyList<TmsConfig> PaperModels { get; } = ReadOnly.View(new[]
         {
             new TmsConfig { Hidden = 10, Sparsity = 0.3 },
             new TmsConfig { Hidden = 10, Sparsity = 0.9 },
             new TmsConfig { Hidden = 40, Sparsity = 0.9 },
-        };
+        });
     }
 
     /// <summary>The initial state of a TMS run: model at initialisation, the fixed dataset and the importances.</summary>
@@ -78,6 +88,7 @@ namespace Entk.Training
             InitialModel = model;
             Inputs = inputs;
             _importance = importance;
+            Importance = ReadOnly.View(importance);
         }
 
         /// <summary>The settings.</summary>
@@ -93,7 +104,7 @@ namespace Entk.Training
         public Matrix Inputs { get; }
 
         /// <summary>Importances I_i = r^i (length n).</summary>
-        public IReadOnlyList<double> Importance => _importance;
+        public IReadOnlyList<double> Importance { get; }
 
         /// <summary>
         /// Draws the initial weights and the dataset from one private generator seeded with
@@ -108,6 +119,7 @@ namespace Entk.Training
         {
             Check.NotNull(config, nameof(config));
             config.Validate();
+            TmsTraining.Plan(config).Require("the TMS set-up and training of " + config.Name, alternatives: TmsTraining.Alternatives);
             int n = config.Features, m = config.Hidden, d = config.Samples;
             using var scope = torch.NewDisposeScope();
             var g = new torch.Generator((ulong)seed, torch.CPU);
@@ -161,6 +173,7 @@ namespace Entk.Training
         {
             Loss = loss;
             _gradient = gradient;
+            Gradient = ReadOnly.View(gradient);
         }
 
         private readonly double[] _gradient;
@@ -169,18 +182,22 @@ namespace Entk.Training
         public double Loss { get; }
 
         /// <summary>∂loss/∂θ (length P, layout order).</summary>
-        public IReadOnlyList<double> Gradient => _gradient;
+        public IReadOnlyList<double> Gradient { get; }
     }
 
     /// <summary>The outcome of TMS training.</summary>
     public sealed class TmsTrainingResult
     {
-        internal TmsTrainingResult(TmsSetup setup, TmsModel model, IReadOnlyList<LossPoint> losses)
+        internal TmsTrainingResult(TmsSetup setup, TmsModel model, IReadOnlyList<LossPoint> losses, TrainingDivergence? divergence)
         {
             Setup = setup;
             Model = model;
-            Losses = losses;
+            Losses = ReadOnly.Copy(losses);
+            Divergence = divergence;
         }
+
+        /// <summary>Null when training ran every step; otherwise where it diverged (training stopped there and kept the model of the step before).</summary>
+        public TrainingDivergence? Divergence { get; }
 
         /// <summary>The setup that was trained.</summary>
         public TmsSetup Setup { get; }
@@ -188,19 +205,32 @@ namespace Entk.Training
         /// <summary>The trained model.</summary>
         public TmsModel Model { get; }
 
-        /// <summary>The loss at step 0, every logged step and the last step.</summary>
+        /// <summary>The loss at step 0, every logged step and the last step (after a divergence: the step whose model was kept).</summary>
         public IReadOnlyList<LossPoint> Losses { get; }
 
         /// <summary>Loss before training.</summary>
         public double InitialLoss => Losses[0].Loss;
 
-        /// <summary>Loss after training.</summary>
+        /// <summary>Loss after training (of the model kept).</summary>
         public double FinalLoss => Losses[^1].Loss;
 
         /// <summary>#{i : (WᵀW)_ii ≥ threshold}: the features the model reconstructs (paper: threshold 0.75).</summary>
         /// <param name="threshold">Threshold (default 0.75).</param>
         /// <returns>The count.</returns>
         public int ReconstructedFeatures(double threshold = 0.75) => Metrics.TmsFeatures.ReconstructedCount(Model.W, threshold);
+    }
+
+    /// <summary>Options of <see cref="TmsTraining.Train"/>. Every member has a documented default.</summary>
+    public sealed record TmsTrainingOptions
+    {
+        /// <summary>Record the loss every this many steps (default 100; step 0 and the last step are always recorded).</summary>
+        public int LogEvery { get; init; } = 100;
+
+        /// <summary>Number of Adam steps, overriding <see cref="TmsConfig.Steps"/> (default null: the config's).</summary>
+        public int? Steps { get; init; }
+
+        /// <summary>Optional progress sink (stage "train tms …", units = steps; default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
     }
 
     /// <summary>Training of the TMS model: importance-weighted MSE, full-batch Adam, float64.</summary>
@@ -226,7 +256,7 @@ namespace Entk.Training
             using var scope = torch.NewDisposeScope();
             using var grad = torch.enable_grad();
             var w = TorchOps.ToTensor(model.W).clone().requires_grad_(true);
-            var b = TorchOps.ToTensor(model.B, model.Features).clone().requires_grad_(true);
+            var b = TorchOps.ToTensor(model.B.ToArray(), model.Features).clone().requires_grad_(true);
             var x = TorchOps.ToTensor(inputs);
             var loss = LossTensor(w, b, x, TorchOps.ToTensor(imp, imp.Length));
             loss.backward();
@@ -251,33 +281,65 @@ namespace Entk.Training
             return (imp * diff * diff).mean();
         }
 
+        /// <summary>What to change when the plan of a TMS set-up or training does not fit (library wording).</summary>
+        internal const string Alternatives = "Use fewer features (Features), samples (Samples) or a smaller hidden dimension (Hidden).";
+
+        /// <summary>
+        /// The arrays a TMS set-up and its training allocate (sizes from the settings): the dataset D × n (set-up temporaries,
+        /// the managed copy, the tensor and the forward/backward temporaries of the same size), the hidden activations D × m, and
+        /// the weights with their gradients and Adam moments. <see cref="TmsSetup.Create"/> and <see cref="Train"/> check it
+        /// against <see cref="MemoryBudget.DefaultBytes"/> before allocating.
+        /// </summary>
+        /// <param name="config">Settings (validated).</param>
+        /// <returns>The plan.</returns>
+        public static MemoryPlan Plan(TmsConfig config)
+        {
+            Check.NotNull(config, nameof(config));
+            config.Validate();
+            long n = config.Features, m = config.Hidden, d = config.Samples;
+            return MemoryPlan.Empty
+                .Add(Check.Inv($"dataset D × n = {d} × {n}"), "Samples, Features", 12, d, n)
+                .Add(Check.Inv($"hidden activations D × m = {d} × {m}"), "Samples, Hidden", 4, d, m)
+                .Add(Check.Inv($"weights m × n = {m} × {n}"), "Hidden, Features", 10, m, n)
+                .Add(Check.Inv($"bias and importances n = {n}"), "Features", 12, n);
+        }
+
         /// <summary>
         /// Trains the setup's model with full-batch Adam (lr from the config, betas (0.9, 0.999), eps 1e-8,
         /// no weight decay) for config.Steps steps, in float64. Deterministic: the same setup gives
         /// bit-identical weights on the same machine.
+        /// Every step's loss passes <see cref="DivergenceCheck"/>; at the first that fails, training stops and keeps the model
+        /// of the step before (<see cref="TmsTrainingResult.Divergence"/> says where and why).
         /// Runs on one libtorch thread (the caller's thread count is restored afterwards): the tensors are tiny, and
         /// two OpenMP threads on a busy machine were 10–30× slower.
         /// </summary>
         /// <param name="setup">Setup.</param>
-        /// <param name="progress">Optional progress sink (stage "train tms", units = steps).</param>
-        /// <param name="logEvery">Record the loss every this many steps (default 100).</param>
-        /// <param name="steps">Override of config.Steps (optional).</param>
+        /// <param name="options">Options (default: loss every 100 steps, the config's step count, no progress reporting).</param>
         /// <returns>The trained model and loss history.</returns>
-        public static TmsTrainingResult Train(TmsSetup setup, IProgress<EntkProgress>? progress = null, int logEvery = 100, int? steps = null)
+        /// <exception cref="EntkArgumentException">LogEvery ≤ 0 or Steps &lt; 0.</exception>
+        /// <exception cref="MemoryBudgetExceededException">The training buffers would exceed the memory budget (checked before allocating).</exception>
+        public static TmsTrainingResult Train(TmsSetup setup, TmsTrainingOptions? options = null)
         {
             Check.NotNull(setup, nameof(setup));
-            Check.Positive(logEvery, nameof(logEvery));
-            int total = steps ?? setup.Config.Steps;
-            Check.NonNegative(total, nameof(steps));
+            var o = options ?? new TmsTrainingOptions();
+            int logEvery = Check.Positive(o.LogEvery, "options.LogEvery");
+            int total = o.Steps ?? setup.Config.Steps;
+            Check.NonNegative(total, "options.Steps");
+            var progress = o.Progress;
+            Plan(setup.Config).Require("the TMS training of " + setup.Config.Name, alternatives: Alternatives);
             var model = setup.InitialModel;
             using var scope = torch.NewDisposeScope();
             using var threads = TorchThreads.ForSmallOperations();   // tiny tensors: one thread is faster and never oversubscribes
             var w = TorchOps.ToTensor(model.W).clone().requires_grad_(true);
-            var b = TorchOps.ToTensor(model.B, model.Features).clone().requires_grad_(true);
+            var b = TorchOps.ToTensor(model.B.ToArray(), model.Features).clone().requires_grad_(true);
+            var goodW = w.detach().clone();
+            var goodB = b.detach().clone();
             var x = TorchOps.ToTensor(setup.Inputs);
             var imp = TorchOps.ToTensor(setup.Importance.ToArray(), model.Features);
             var opt = new AdamOptimizer(new[] { w, b }, setup.Config.LearningRate);
             var losses = new List<LossPoint>();
+            TrainingDivergence? divergence = null;
+            double initial = double.NaN, previous = double.NaN;
             string stage = "train tms " + setup.Config.Name;
             progress?.Report(new EntkProgress(stage, 0, total));
             using (torch.enable_grad())
@@ -286,21 +348,39 @@ namespace Entk.Training
                 {
                     using var inner = torch.NewDisposeScope();
                     var loss = LossTensor(w, b, x, imp);
-                    if (step % logEvery == 0 || step == total)
+                    double l = loss.item<double>();
+                    if (step == 0) initial = l;
+                    divergence = DivergenceCheck.Test(step, l, initial, "step");
+                    if (divergence is not null)
                     {
-                        double l = loss.item<double>();
-                        if (!double.IsFinite(l)) throw new InvalidOperationException(Check.Inv($"TMS training diverged at step {step} (loss {Check.R(l)}); lower the learning rate."));
-                        losses.Add(new LossPoint(step, l));
+                        // keep the model of the step before (its loss passed); record that step's loss last
+                        using (torch.no_grad())
+                        {
+                            w.copy_(goodW);
+                            b.copy_(goodB);
+                        }
+                        int kept = divergence.KeptStep;
+                        double keptLoss = step == 0 ? l : previous;
+                        if (losses.Count == 0 || losses[^1].Step != kept) losses.Add(new LossPoint(kept, keptLoss));
+                        break;
                     }
+                    if (step % logEvery == 0 || step == total) losses.Add(new LossPoint(step, l));
                     if (step == total) break;
+                    previous = l;
+                    using (torch.no_grad())
+                    {
+                        goodW.copy_(w);
+                        goodB.copy_(b);
+                    }
                     opt.ZeroGrad();
                     loss.backward();
                     opt.Step();
                     if (progress is not null && ((step + 1) % 50 == 0 || step + 1 == total)) progress.Report(new EntkProgress(stage, step + 1, total));
                 }
             }
+            if (divergence is not null) progress?.Report(new EntkProgress(stage, total, total));
             var trained = TmsModel.FromWeights(TorchOps.ToMatrix(w.detach()), TorchOps.ToArray(b.detach()));
-            return new TmsTrainingResult(setup, trained, losses);
+            return new TmsTrainingResult(setup, trained, losses, divergence);
         }
     }
 }

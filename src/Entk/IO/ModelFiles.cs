@@ -59,7 +59,8 @@ namespace Entk.IO
 
         /// <summary>
         /// Reads parameters from an Entk checkpoint, a plain numpy .npz, or a PyTorch <c>torch.save(state_dict)</c> file
-        /// (recognised by its content: a ZIP holding <c>data.pkl</c>; float32 tensors are promoted to float64).
+        /// (recognised by its content: a ZIP holding <c>data.pkl</c>; float32 tensors are promoted to float64). A legacy
+        /// (pre-1.6, non-ZIP) torch.save file is refused as such.
         /// </summary>
         /// <param name="path">The file.</param>
         /// <returns>The checkpoint data (kind "unknown" for numpy and PyTorch files).</returns>
@@ -67,13 +68,31 @@ namespace Entk.IO
         public static CheckpointData LoadAny(string path)
         {
             Check.NotNull(path, nameof(path));
-            if (IsTorchZip(path))
+            if (IsTorchZip(path) || IsPickle(path))
             {
                 var tensors = TorchStateDict.Read(path)
                     .Select(t => new NamedArray(t.Name, NdArray.FromDoubles(t.Array.ToDoubleArray(), t.Array.Shape.ToArray()))).ToArray();
                 return new CheckpointData(CheckpointData.UnknownKind, tensors);
             }
             return Checkpoint.Load(path);
+        }
+
+        /// <summary>
+        /// A file that starts like a pickle (0x80, protocol ≤ 5) is a legacy (pre-1.6, non-ZIP) torch.save file;
+        /// <see cref="TorchStateDict.Read"/> names it as such instead of calling it a damaged ZIP.
+        /// </summary>
+        private static bool IsPickle(string path)
+        {
+            try
+            {
+                using var fs = new System.IO.FileStream(path, System.IO.FileMode.Open, System.IO.FileAccess.Read, System.IO.FileShare.Read);
+                int b0 = fs.ReadByte(), b1 = fs.ReadByte();
+                return b0 == 0x80 && b1 >= 0 && b1 <= 5;
+            }
+            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
         }
 
         private static bool IsTorchZip(string path)

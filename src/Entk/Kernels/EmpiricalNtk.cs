@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Entk.Internal;
+using Entk.Kernels.Rules;
 using Entk.Models;
 using Entk.Torch;
 using TorchSharp;
@@ -133,68 +134,181 @@ namespace Entk.Kernels
             reduction.Validate(model.OutputDimension, nameof(reduction));
             if (reduction.Kind == KernelReductionKind.Block && reduction.OutputC != reduction.OutputD)
                 throw new EntkArgumentException(nameof(reduction), "a symmetric reduction (Block(c, c))", reduction.ToString());
+            _ = opts.OutputScales(model.OutputDimension);
+            long rows = reduction.RowsFor(x.Rows, model.OutputDimension);
+            if (rows > int.MaxValue) throw new EntkArgumentException(nameof(x), "N·C < 2³¹ kernel rows", Check.Inv($"{rows}"));
+            Check.InRange(topK, 1, (int)rows, nameof(topK));
+            var policy = ridge ?? Linalg.RidgePolicy.None;
+            var plans = PlanSpectrum(model, reduction, x, topK, opts, policy);
+            foreach (var plan in plans)
+                if (plan.Estimate.Bytes <= opts.Budget) return plan.Run();
+            throw new MemoryBudgetExceededException(Check.Inv($"the top-{topK} spectrum of the {reduction} kernel ({rows} × {rows}) of {model.Name}"),
+                plans.Min(p => p.Estimate.Bytes), opts.Budget,
+                "No route fits. Routes and their estimates: " + string.Join("; ", plans.Select(p => p.Name + ": " + p.Estimate.Formula)) +
+                ". Raise NtkOptions.MemoryBudgetBytes to at least the smallest, or use fewer inputs or a smaller reduction.");
+        }
+
+        /// <summary>A way to compute a spectrum, with its memory estimate.</summary>
+        internal sealed class SpectrumPlan
+        {
+            public SpectrumPlan(string name, MemoryEstimate estimate, Func<Linalg.EigenDecomposition> run)
+            {
+                Name = name;
+                Estimate = estimate;
+                Run = run;
+            }
+
+            public string Name { get; }
+
+            public MemoryEstimate Estimate { get; }
+
+            public Func<Linalg.EigenDecomposition> Run { get; }
+        }
+
+        /// <summary>Dense eigendecomposition of a formed kernel up to this size (above it, Lanczos on the formed kernel when k is small).</summary>
+        internal const int DenseEighLimit = 3000;
+
+        /// <summary>Whether the layer-rule engine applies to the model under the options.</summary>
+        internal static RuleEngine? RuleEngineFor(NtkModel model, NtkOptions opts) =>
+            model is TorchModuleModel tm && opts.Method is NtkMethod.Auto or NtkMethod.Structured ? RuleEngine.Create(tm, opts.LayerRules) : null;
+
+        /// <summary>
+        /// The candidate routes of <see cref="Spectrum"/> in order of expected speed: the parameter side (when P is the smaller
+        /// side), the formed kernel (dense eigh up to <see cref="DenseEighLimit"/> rows, Lanczos on the formed matrix above
+        /// when k ≤ rows/8), and, for flattened kernels, matrix-free Lanczos on a structured operator (model closed forms or
+        /// layer-rule factors) or on NTK-vector products.
+        /// </summary>
+        internal static List<SpectrumPlan> PlanSpectrum(NtkModel model, KernelReduction reduction, Matrix x, int topK, NtkOptions opts, Linalg.RidgePolicy policy)
+        {
             var s = opts.OutputScales(model.OutputDimension);
             int n = x.Rows, c = model.OutputDimension, p = model.ParameterCount;
             long rows = reduction.RowsFor(n, c);
-            Check.InRange(topK, 1, (int)Math.Min(int.MaxValue, rows), nameof(topK));
-            long gramColumns = reduction.Kind switch
-            {
-                KernelReductionKind.TraceMean or KernelReductionKind.TraceSum => (long)c * p,
-                _ => p,
-            };
-            var policy = ridge ?? Linalg.RidgePolicy.None;
+            var plans = new List<SpectrumPlan>();
+            var rules = RuleEngineFor(model, opts);
+            long gramColumns = reduction.Kind is KernelReductionKind.TraceMean or KernelReductionKind.TraceSum ? (long)c * p : p;
+
+            // 1. The parameter side: decompose the P × P Gram matrix when P is the smaller side.
             if (gramColumns < rows && topK <= gramColumns)
             {
-                long bytes = 8L * n * c * p * 3 + 8L * gramColumns * gramColumns * 3 + 8L * rows * topK * 2;
-                MemoryBudget.Require(Check.Inv($"the parameter-side spectrum (Jacobian {n}×{c}×{p}, Gram {gramColumns}²)"), bytes, opts.Budget, Alternatives);
-                using var scope = torch.NewDisposeScope();
-                var xt = TorchOps.ToTensor(x);
-                bool structuredOk = opts.Method is NtkMethod.Auto or NtkMethod.Structured;
-                if (structuredOk && reduction.IsFlattened && model.Structured?.ParameterGram(xt, s) is Tensor gram)
-                {
-                    opts.Progress?.Report(new EntkProgress("spectrum", 0, 1));
-                    bool classMajor = reduction.Kind == KernelReductionKind.FlattenClassMajor;
-                    Func<Tensor, Tensor> lift = v => v;
-                    // Exact symmetries of the model (directions J̃ vanishes on) shrink the matrix to decompose.
-                    if (model.Structured!.SymmetryReduce(gram) is { } reduced && topK <= reduced.Gram.shape[0])
-                    {
-                        gram = reduced.Gram;
-                        lift = reduced.Lift;
-                    }
-                    var res = Linalg.SymmetricEigen.FromGramMatrix(gram, rows, topK, policy, v =>
-                    {
-                        var u = model.Structured!.JacobianProduct(xt, s, lift(v))!;    // (N, C, k)
-                        return classMajor ? u.permute(1, 0, 2).reshape(rows, v.shape[1]) : u.reshape(rows, v.shape[1]);
-                    });
-                    opts.Progress?.Report(new EntkProgress("spectrum", 1, 1));
-                    return res;
-                }
-                var parts = JacobianParts(model, xt, s, opts, preferStructured: opts.Method is NtkMethod.Auto or NtkMethod.Structured);
-                var j = parts.Length == 1 ? parts[0] : torch.cat(parts, 2);      // (N, C, P), rows scaled by s_c
-                Tensor jt = reduction.Kind switch
-                {
-                    KernelReductionKind.FlattenSampleMajor => j.reshape(n * c, p),
-                    KernelReductionKind.FlattenClassMajor => j.permute(1, 0, 2).reshape(c * n, p),
-                    KernelReductionKind.TraceMean => j.reshape(n, (long)c * p) / Math.Sqrt(c),
-                    KernelReductionKind.TraceSum => j.reshape(n, (long)c * p),
-                    KernelReductionKind.AllPairsMean => j.sum(1) / c,
-                    KernelReductionKind.Block => j.select(1, reduction.OutputC),
-                    _ => throw new InvalidOperationException(),
-                };
-                opts.Progress?.Report(new EntkProgress("spectrum", 0, 1));
-                var result = Linalg.SymmetricEigen.FromJacobianTensor(jt.contiguous(), topK, policy);
-                opts.Progress?.Report(new EntkProgress("spectrum", 1, 1));
-                return result;
+                long bytes = MemoryBudget.Sum(MemoryBudget.Product(8, n, c, p, 3), MemoryBudget.Product(8, gramColumns, gramColumns, 3), MemoryBudget.Product(8, rows, topK, 2));
+                plans.Add(new SpectrumPlan("parameter-side Gram", new MemoryEstimate(bytes,
+                    Check.Inv($"Jacobian 8·{n}·{c}·{p}·3 B + Gram 8·{gramColumns}²·3 B + eigenvectors 8·{rows}·{topK}·2 B = {MemoryBudgetExceededException.FormatBytes(bytes)}")),
+                    () => ParameterSideSpectrum(model, reduction, x, topK, opts, policy, s)));
             }
-            long denseBytes = 8L * rows * rows * 3;
-            if (reduction.IsFlattened && denseBytes > opts.Budget)
+
+            // 2. The formed kernel.
+            MemoryEstimate? formed = null;
+            try
             {
-                // Neither the parameter side nor the dense kernel fits: matrix-free Lanczos on K·v = J(Jᵀv).
-                var op = Operator(model, reduction, x, opts.Method == NtkMethod.JacobianContraction ? opts with { Method = NtkMethod.Auto } : opts);
-                return Linalg.Lanczos.TopK(op, topK, new Linalg.LanczosOptions { Ridge = policy, Progress = opts.Progress });
+                var est = EstimateMemory(model, reduction, n, options: opts, inputs: x);
+                // EstimateMemory counts the kernel twice (the tensor and the returned Matrix); the spectrum keeps only the tensor.
+                est = new MemoryEstimate(Math.Max(0, est.Bytes - MemoryBudget.Product(8, rows, rows)), est.Formula + Check.Inv($" − the returned copy {MemoryBudget.Product(8, rows, rows)} B"));
+                long decomposition = rows <= DenseEighLimit || topK > rows / 8
+                    ? MemoryBudget.Product(8, rows, rows, 2)
+                    : Linalg.Lanczos.EstimateBytes((int)rows, topK, new Linalg.LanczosOptions());
+                long bytes = MemoryBudget.Sum(est.Bytes, decomposition);
+                formed = new MemoryEstimate(bytes, est.Formula + Check.Inv($" + decomposition {decomposition} B = {MemoryBudgetExceededException.FormatBytes(bytes)}"));
             }
-            var k = Compute(model, reduction, x, null, opts);
-            return Linalg.SymmetricEigen.Decompose(k.Matrix, topK, policy);
+            catch (EntkArgumentException) when (opts.Method == NtkMethod.Structured)
+            {
+                // Structured unavailable for this reduction: no formed route by that method.
+            }
+            if (formed is not null)
+                plans.Add(new SpectrumPlan("formed kernel", formed, () => FormedSpectrum(model, reduction, x, topK, opts, policy)));
+
+            // 3. Matrix-free Lanczos (flattened kernels).
+            if (reduction.IsFlattened)
+            {
+                long lanczos = Linalg.Lanczos.EstimateBytes((int)rows, topK, new Linalg.LanczosOptions());
+                if (rules is not null)
+                {
+                    var fb = RuleKernels.OperatorEstimate(rules, model, reduction, TorchOps.ToTensor(x), s, opts);
+                    long bytes = MemoryBudget.Sum(fb.Bytes, lanczos);
+                    plans.Add(new SpectrumPlan("matrix-free layer-rule operator", new MemoryEstimate(bytes, fb.Formula + Check.Inv($" + Lanczos {lanczos} B = {MemoryBudgetExceededException.FormatBytes(bytes)}")),
+                        () => OperatorSpectrum(model, reduction, x, topK, opts, policy)));
+                }
+                else if (model.Structured is not null && opts.Method is NtkMethod.Auto or NtkMethod.Structured)
+                {
+                    long bytes = MemoryBudget.Sum(model.Structured.EstimateBytes(reduction, n, n), lanczos);
+                    plans.Add(new SpectrumPlan("matrix-free structured operator", new MemoryEstimate(bytes, Check.Inv($"structured factors + Lanczos {lanczos} B = {MemoryBudgetExceededException.FormatBytes(bytes)}")),
+                        () => OperatorSpectrum(model, reduction, x, topK, opts, policy)));
+                }
+                long graph = MemoryBudget.Product(model.JacobianWorkBytesPerSample, Math.Min(n, 64));
+                long vp = MemoryBudget.Sum(lanczos, graph, MemoryBudget.Product(8, rows, KernelOperator.ColumnChunk, 4));
+                plans.Add(new SpectrumPlan("matrix-free NTK-vector products", new MemoryEstimate(vp, Check.Inv($"Lanczos {lanczos} B + autograd graph {graph} B + product blocks = {MemoryBudgetExceededException.FormatBytes(vp)}")),
+                    () => OperatorSpectrum(model, reduction, x, topK, opts with { Method = NtkMethod.NtkVectorProducts }, policy)));
+            }
+            return plans;
+        }
+
+        private static Linalg.EigenDecomposition FormedSpectrum(NtkModel model, KernelReduction reduction, Matrix x, int topK, NtkOptions opts, Linalg.RidgePolicy policy)
+        {
+            using var scope = torch.NewDisposeScope();
+            var core = RunCore(model, reduction, TorchOps.ToTensor(x), null, opts, null, nameof(opts));
+            long rows = core.Total.shape[0];
+            opts.Progress?.Report(new EntkProgress("spectrum", 0, 1));
+            Linalg.EigenDecomposition result;
+            if (rows <= DenseEighLimit || topK > rows / 8)
+                result = Linalg.SymmetricEigen.FromTensor(core.Total, topK, policy);
+            else
+            {
+                var k = core.Total.DetachFromDisposeScope();
+                using var op = KernelOperator.FromTensor(k, Check.Inv($"formed {reduction} eNTK of {model.Name}"), core.Method, owns: true);
+                result = Linalg.Lanczos.TopK(op, topK, new Linalg.LanczosOptions { Ridge = policy, Progress = opts.Progress, MemoryBudgetBytes = opts.MemoryBudgetBytes });
+            }
+            opts.Progress?.Report(new EntkProgress("spectrum", 1, 1));
+            return result.WithTensorRoutes(core.Routes);
+        }
+
+        private static Linalg.EigenDecomposition OperatorSpectrum(NtkModel model, KernelReduction reduction, Matrix x, int topK, NtkOptions opts, Linalg.RidgePolicy policy)
+        {
+            using var op = Operator(model, reduction, x, opts);
+            return Linalg.Lanczos.TopK(op, topK, new Linalg.LanczosOptions { Ridge = policy, Progress = opts.Progress, MemoryBudgetBytes = opts.MemoryBudgetBytes })
+                .WithTensorRoutes(op.TensorRoutes);
+        }
+
+        private static Linalg.EigenDecomposition ParameterSideSpectrum(NtkModel model, KernelReduction reduction, Matrix x, int topK, NtkOptions opts, Linalg.RidgePolicy policy, double[] s)
+        {
+            int n = x.Rows, c = model.OutputDimension, p = model.ParameterCount;
+            long rows = reduction.RowsFor(n, c);
+            using var scope = torch.NewDisposeScope();
+            var xt = TorchOps.ToTensor(x);
+            bool structuredOk = opts.Method is NtkMethod.Auto or NtkMethod.Structured;
+            if (structuredOk && reduction.IsFlattened && model.Structured?.ParameterGram(xt, s) is Tensor gram)
+            {
+                opts.Progress?.Report(new EntkProgress("spectrum", 0, 1));
+                bool classMajor = reduction.Kind == KernelReductionKind.FlattenClassMajor;
+                Func<Tensor, Tensor> lift = v => v;
+                // Exact symmetries of the model (directions J̃ vanishes on) shrink the matrix to decompose.
+                if (model.Structured!.SymmetryReduce(gram) is { } reduced && topK <= reduced.Gram.shape[0])
+                {
+                    gram = reduced.Gram;
+                    lift = reduced.Lift;
+                }
+                var res = Linalg.SymmetricEigen.FromGramMatrix(gram, rows, topK, policy, v =>
+                {
+                    var u = model.Structured!.JacobianProduct(xt, s, lift(v))!;    // (N, C, k)
+                    return classMajor ? u.permute(1, 0, 2).reshape(rows, v.shape[1]) : u.reshape(rows, v.shape[1]);
+                });
+                opts.Progress?.Report(new EntkProgress("spectrum", 1, 1));
+                return res.WithTensorRoutes(Routes(model, TensorRouteKind.ClosedForm, "closed form of " + model.Name));
+            }
+            var parts = JacobianParts(model, xt, s, opts, preferStructured: structuredOk, out var routes);
+            var j = parts.Length == 1 ? parts[0] : torch.cat(parts, 2);      // (N, C, P), rows scaled by s_c
+            Tensor jt = reduction.Kind switch
+            {
+                KernelReductionKind.FlattenSampleMajor => j.reshape(n * c, p),
+                KernelReductionKind.FlattenClassMajor => j.permute(1, 0, 2).reshape(c * n, p),
+                KernelReductionKind.TraceMean => j.reshape(n, (long)c * p) / Math.Sqrt(c),
+                KernelReductionKind.TraceSum => j.reshape(n, (long)c * p),
+                KernelReductionKind.AllPairsMean => j.sum(1) / c,
+                KernelReductionKind.Block => j.select(1, reduction.OutputC),
+                _ => throw new InvalidOperationException(),
+            };
+            opts.Progress?.Report(new EntkProgress("spectrum", 0, 1));
+            var result = Linalg.SymmetricEigen.FromJacobianTensor(jt.contiguous(), topK, policy);
+            opts.Progress?.Report(new EntkProgress("spectrum", 1, 1));
+            return result.WithTensorRoutes(routes);
         }
 
         /// <summary>
@@ -221,29 +335,36 @@ namespace Entk.Kernels
             if (!reduction.IsFlattened)
             {
                 var k = Compute(model, reduction, x, null, opts);
-                return KernelOperator.FromMatrix(k.Matrix);
+                return KernelOperator.FromMatrix(k.Matrix).WithRoutes(k.TensorRoutes);
             }
             long dim = (long)n * c;
             if (dim > int.MaxValue) throw new EntkArgumentException(nameof(x), "N·C < 2³¹", Check.Inv($"{dim}"));
             bool classMajor = reduction.Kind == KernelReductionKind.FlattenClassMajor;
+            string order = classMajor ? "class" : "sample";
+            if (RuleEngineFor(model, opts) is RuleEngine engine)
+                return RuleKernels.Operator(engine, model, reduction, TorchOps.ToTensor(x), s, opts, Check.Inv($"flattened {order}-major eNTK of {model.Name} (layer rules)"));
             Tensor ToBlocks(Tensor v) => classMajor ? v.reshape(c, n, v.shape[1]).permute(1, 0, 2).contiguous() : v.reshape(n, c, v.shape[1]);
             Tensor FromBlocks(Tensor y) => classMajor ? y.permute(1, 0, 2).reshape(dim, y.shape[2]) : y.reshape(dim, y.shape[2]);
             var xt = TorchOps.ToTensor(x).clone().DetachFromDisposeScope();
             if (opts.Method is NtkMethod.Auto or NtkMethod.Structured)
             {
+                if (model.Structured is { } st)
+                    MemoryBudget.Require(Check.Inv($"the matrix-free {reduction} operator of {model.Name} (structured factors)"), st.OperatorBytes(n, c, model.ParameterCount, model.InputDimension), opts.Budget, Alternatives);
                 using var scope = torch.NewDisposeScope();
                 var so = model.Structured?.FlatOperator(xt, s);
                 if (so is not null)
-                    return new KernelOperator((int)dim, Check.Inv($"flattened {(classMajor ? "class" : "sample")}-major eNTK of {model.Name} (Structured)"),
-                        v => FromBlocks(so.Apply(ToBlocks(v))), so.Trace, NtkMethod.Structured);
+                    return new KernelOperator((int)dim, Check.Inv($"flattened {order}-major eNTK of {model.Name} (Structured)"),
+                        v => FromBlocks(so.Apply(ToBlocks(v))), so.Trace, NtkMethod.Structured, Routes(model, TensorRouteKind.ClosedForm, "closed form of " + model.Name));
                 if (opts.Method == NtkMethod.Structured)
                     throw new EntkArgumentException(nameof(options) + ".Method", "a method the model supports as an operator", "Structured, which model '" + model.Name + "' does not provide");
             }
             if (opts.Method == NtkMethod.JacobianContraction)
                 throw new EntkArgumentException(nameof(options) + ".Method", "Auto, Structured or NtkVectorProducts for an operator", "JacobianContraction (which forms the Jacobian)");
+            long graph = MemoryBudget.Sum(MemoryBudget.Product(model.JacobianWorkBytesPerSample, Math.Min(n, 64)), MemoryBudget.Product(8, dim, KernelOperator.ColumnChunk, 4));
+            MemoryBudget.Require(Check.Inv($"the matrix-free {reduction} operator of {model.Name} by NTK-vector products (autograd graph and product blocks {graph} B)"), graph, opts.Budget, Alternatives);
             var scale = TorchOps.ToTensor(s, 1, c).clone().DetachFromDisposeScope();
             double trace = FlattenedTrace(model, xt, s, opts);
-            return new KernelOperator((int)dim, Check.Inv($"flattened {(classMajor ? "class" : "sample")}-major eNTK of {model.Name} (NtkVectorProducts)"), v =>
+            return new KernelOperator((int)dim, Check.Inv($"flattened {order}-major eNTK of {model.Name} (NtkVectorProducts)"), v =>
             {
                 var blocks = ToBlocks(v);                                    // (N, C, b)
                 var outs = new Tensor[blocks.shape[2]];
@@ -255,7 +376,7 @@ namespace Entk.Kernels
                     outs[i] = NtkVectorProducts.Jvp(session, xt, u) * scale;
                 }
                 return FromBlocks(torch.stack(outs, 2));
-            }, trace, NtkMethod.NtkVectorProducts);
+            }, trace, NtkMethod.NtkVectorProducts, Routes(model, TensorRouteKind.NtkVectorProducts, "NTK-vector products"));
         }
 
         /// <summary>trace of the flattened (s-scaled) kernel = Σ_{n,c} s_c² ‖∇θ f_c(x_n)‖², streamed over sample chunks.</summary>
@@ -290,10 +411,10 @@ namespace Entk.Kernels
         }
 
         /// <summary>Resolves Auto and checks that the requested method is available.</summary>
-        internal static NtkMethod ResolveMethod(NtkModel model, KernelReduction reduction, NtkMethod requested, string paramName)
+        internal static NtkMethod ResolveMethod(NtkModel model, KernelReduction reduction, NtkMethod requested, string paramName, IReadOnlyList<ILayerRule>? rules = null)
         {
             var st = model.Structured;
-            bool structured = st is not null && st.Supports(reduction);
+            bool structured = (st is not null && st.Supports(reduction)) || (model is TorchModuleModel tm && RuleEngine.Create(tm, rules) is not null);
             return requested switch
             {
                 NtkMethod.Auto => structured ? NtkMethod.Structured : NtkMethod.JacobianContraction,
@@ -312,31 +433,76 @@ namespace Entk.Kernels
             model.ValidateInputs(x1, nameof(x1));
             if (x2 is not null) model.ValidateInputs(x2, nameof(x2));
             reduction.Validate(model.OutputDimension, nameof(reduction));
-            var s = opts.OutputScales(model.OutputDimension);
-            var method = ResolveMethod(model, reduction, opts.Method, optionsName);
             int n1 = x1.Rows, n2 = (x2 ?? x1).Rows, c = model.OutputDimension;
+            int groupCount = groups?.Count ?? 0;
+            using var scope = torch.NewDisposeScope();
+            var xt1 = TorchOps.ToTensor(x1);
+            var xt2 = x2 is null ? null : TorchOps.ToTensor(x2);
+            var core = RunCore(model, reduction, xt1, xt2, opts, groups, optionsName);
+            bool rescaled = opts.Beta != 0 && opts.Importance is not null;
+            var totalK = new NtkKernel(TorchOps.ToMatrix(core.Total), reduction, core.Method, AllGroup, n1, n2, c, rescaled, core.Routes);
+            var gks = new NtkKernel[groupCount];
+            for (int gi = 0; gi < groupCount; gi++)
+            {
+                var names = new HashSet<string>(groups![gi].TensorNames, StringComparer.Ordinal);
+                gks[gi] = new NtkKernel(TorchOps.ToMatrix(core.Groups[gi]), reduction, core.Method, groups[gi].Name, n1, n2, c, rescaled, core.Routes.Where(r => names.Contains(r.Tensor)).ToArray());
+            }
+            return new RunResult(totalK, gks);
+        }
+
+        internal sealed class CoreResult
+        {
+            public CoreResult(Tensor total, Tensor[] groups, IReadOnlyList<TensorRoute> routes, NtkMethod method)
+            {
+                Total = total;
+                Groups = groups;
+                Routes = routes;
+                Method = method;
+            }
+
+            public Tensor Total { get; }
+
+            public Tensor[] Groups { get; }
+
+            public IReadOnlyList<TensorRoute> Routes { get; }
+
+            public NtkMethod Method { get; }
+        }
+
+        /// <summary>The kernel computation on validated tensor inputs; tensors belong to the caller's dispose scope.</summary>
+        internal static CoreResult RunCore(NtkModel model, KernelReduction reduction, Tensor xt1, Tensor? xt2, NtkOptions opts, IReadOnlyList<ParameterGroup>? groups, string optionsName)
+        {
+            var s = opts.OutputScales(model.OutputDimension);
+            var method = ResolveMethod(model, reduction, opts.Method, optionsName, opts.LayerRules);
+            long n1 = xt1.shape[0], n2 = (xt2 ?? xt1).shape[0];
+            int c = model.OutputDimension;
             long rows = reduction.RowsFor(n1, c), cols = reduction.RowsFor(n2, c);
             int groupCount = groups?.Count ?? 0;
-            long kernelBytes = 8L * rows * cols * (groupCount + 2);
-
-            // Which group each tensor belongs to (−1: none).
+            long kernelBytes = MemoryBudget.Product(8, rows, cols, groupCount + 2);
             var tensorGroup = new int[model.Layout.Tensors.Count];
             Array.Fill(tensorGroup, -1);
             if (groups is not null)
                 for (int gi = 0; gi < groups.Count; gi++)
                     foreach (var name in groups[gi].TensorNames) tensorGroup[model.Layout.IndexOf(name)] = gi;
-
-            using var scope = torch.NewDisposeScope();
-            var xt1 = TorchOps.ToTensor(x1);
-            var xt2 = x2 is null ? null : TorchOps.ToTensor(x2);
             Tensor total;
             Tensor[] groupKernels = new Tensor[groupCount];
+            IReadOnlyList<TensorRoute> routes;
             switch (method)
             {
+                case NtkMethod.Structured when model is TorchModuleModel tm:
+                {
+                    var engine = RuleEngine.Create(tm, opts.LayerRules)!;
+                    var r = RuleKernels.Compute(engine, model, reduction, xt1, xt2, s, opts, tensorGroup, groupCount, optionsName);
+                    total = r.Total;
+                    groupKernels = r.Groups;
+                    routes = r.Routes;
+                    break;
+                }
                 case NtkMethod.Structured:
                 {
                     var st = model.Structured!;
-                    var est = EstimateMemory(model, reduction, n1, x2 is null ? null : n2, groupCount, opts);
+                    routes = Routes(model, TensorRouteKind.ClosedForm, "closed form of " + model.Name);
+                    var est = EstimateMemory(model, reduction, (int)n1, xt2 is null ? null : (int)n2, groupCount, opts);
                     MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by structured derivatives ({est.Formula})"), est.Bytes, opts.Budget, Alternatives);
                     opts.Progress?.Report(new EntkProgress("structured kernel", 0, 1));
                     var parts = st.PerTensor(xt1, xt2, reduction, s);
@@ -347,10 +513,12 @@ namespace Entk.Kernels
                 }
                 case NtkMethod.JacobianContraction:
                     total = ContractJacobians(model, reduction, xt1, xt2, s, opts, tensorGroup, groupKernels, kernelBytes);
+                    routes = Routes(model, TensorRouteKind.Generic, "Jacobian contraction (per-sample autograd)");
                     break;
                 case NtkMethod.NtkVectorProducts:
                 {
-                    var est = EstimateMemory(model, reduction, n1, x2 is null ? null : n2, groupCount, opts);
+                    routes = Routes(model, TensorRouteKind.NtkVectorProducts, "NTK-vector products");
+                    var est = EstimateMemory(model, reduction, (int)n1, xt2 is null ? null : (int)n2, groupCount, opts);
                     MemoryBudget.Require(Check.Inv($"the {reduction} kernel ({rows} × {cols}) by NTK-vector products ({est.Formula})"), est.Bytes, opts.Budget, Alternatives);
                     var parts = NtkVectorProducts.PerTensorKernels(model, xt1, xt2, reduction, s, opts);
                     Accumulate(parts, tensorGroup, groupKernels, out total);
@@ -359,15 +527,15 @@ namespace Entk.Kernels
                 default:
                     throw new EntkArgumentException(optionsName + ".Method", "a defined NtkMethod", method.ToString());
             }
-            var totalK = new NtkKernel(TorchOps.ToMatrix(total), reduction, method, AllGroup, n1, n2, c, opts.Beta != 0 && opts.Importance is not null);
-            var gks = new NtkKernel[groupCount];
-            for (int gi = 0; gi < groupCount; gi++)
-            {
-                var gt = groupKernels[gi] ?? torch.zeros(rows, cols, ScalarType.Float64);
-                gks[gi] = new NtkKernel(TorchOps.ToMatrix(gt), reduction, method, groups![gi].Name, n1, n2, c, totalK.ImportanceRescaled);
-            }
-            return new RunResult(totalK, gks);
+            for (int gi = 0; gi < groupCount; gi++) groupKernels[gi] ??= torch.zeros(rows, cols, ScalarType.Float64);
+            foreach (var v in new[] { total }.Concat(groupKernels))
+                if (!torch.isfinite(v).all().item<bool>())
+                    throw new NonFiniteValueException("model", "the kernel (the model's outputs or gradients overflow or are NaN at these inputs or parameters)", double.NaN);
+            return new CoreResult(total, groupKernels, routes, method);
         }
+
+        private static TensorRoute[] Routes(NtkModel model, TensorRouteKind kind, string description) =>
+            model.Layout.Tensors.Select(t => new TensorRoute(t.Name, kind, description)).ToArray();
 
         private static void Accumulate(Tensor[] perTensor, int[] tensorGroup, Tensor[] groupKernels, out Tensor total)
         {
@@ -383,10 +551,21 @@ namespace Entk.Kernels
         }
 
         /// <summary>Per-tensor Jacobians (N, C, count_t), rows of output c scaled by s_c.</summary>
-        internal static Tensor[] JacobianParts(NtkModel model, Tensor x, double[] s, NtkOptions opts, bool preferStructured)
+        internal static Tensor[] JacobianParts(NtkModel model, Tensor x, double[] s, NtkOptions opts, bool preferStructured) =>
+            JacobianParts(model, x, s, opts, preferStructured, out _);
+
+        /// <summary>Per-tensor Jacobians (N, C, count_t), rows scaled by s_c, and the route of every tensor.</summary>
+        internal static Tensor[] JacobianParts(NtkModel model, Tensor x, double[] s, NtkOptions opts, bool preferStructured, out TensorRoute[] routes)
         {
-            if (preferStructured && model.Structured?.Jacobians(x, s) is Tensor[] closed) return closed;
+            if (preferStructured && model.Structured?.Jacobians(x, s) is Tensor[] closed)
+            {
+                routes = Routes(model, TensorRouteKind.ClosedForm, "closed form of " + model.Name);
+                return closed;
+            }
             var w = torch.diag(TorchOps.ToTensor(s, s.Length));
+            if (preferStructured && RuleEngineFor(model, opts) is RuleEngine engine)
+                return RuleKernels.Jacobians(engine, model, x, w, opts, out routes);
+            routes = Routes(model, TensorRouteKind.Generic, "per-sample autograd");
             return AutogradJacobians(model, x, w, opts, "jacobian");
         }
 
@@ -434,13 +613,14 @@ namespace Entk.Kernels
             long p = model.ParameterCount;
             long v = reduction.Kind switch { KernelReductionKind.AllPairsMean => 1, KernelReductionKind.Block => 2, _ => c };
             long rowsJ = n1 + (hasX2 ? n2 : 0);
-            long perOutput = 8L * rowsJ * p;
+            long perOutput = MemoryBudget.Product(8, rowsJ, p);
             bool trace = reduction.Kind is KernelReductionKind.TraceMean or KernelReductionKind.TraceSum;
             long chunkV = v;
             if (trace) chunkV = Math.Clamp(opts.Budget / 4 / Math.Max(1, perOutput), 1, v);
-            long work = model.JacobianWorkBytesPerSample * Math.Min(SampleChunk(model, opts), Math.Max(n1, n2));
-            long bytes = perOutput * chunkV + work + kernelBytes;
-            string formula = Check.Inv($"Jacobians 8·{rowsJ}·{chunkV}·{p} B + per-sample work {work} B + kernels {kernelBytes} B = {MemoryBudgetExceededException.FormatBytes(bytes)}");
+            long work = MemoryBudget.Product(model.JacobianWorkBytesPerSample, model.BatchesJacobians ? Math.Min(SampleChunk(model, opts), Math.Max(n1, n2)) : 1);
+            long diag = MemoryBudget.Product(8, v, c);
+            long bytes = MemoryBudget.Sum(MemoryBudget.Product(perOutput, chunkV), work, kernelBytes, diag);
+            string formula = Check.Inv($"Jacobians 8·{rowsJ}·{chunkV}·{p} B + per-sample work {work} B + kernels {kernelBytes} B + output weights {diag} B = {MemoryBudgetExceededException.FormatBytes(bytes)}");
             return new ContractionPlan((int)chunkV, new MemoryEstimate(bytes, formula));
         }
 
@@ -458,7 +638,9 @@ namespace Entk.Kernels
         /// <param name="groups">Number of parameter groups for a layerwise computation (0 for the full kernel only).</param>
         /// <param name="options">Options (method and budget).</param>
         /// <returns>The estimate.</returns>
-        public static MemoryEstimate EstimateMemory(NtkModel model, KernelReduction reduction, int samples1, int? samples2 = null, int groups = 0, NtkOptions? options = null)
+        /// <param name="inputs">Optional inputs (N1 × D) the computation will run on; the layer-rule engine probes one row to size its
+        /// stored factors (a zero row is used when absent).</param>
+        public static MemoryEstimate EstimateMemory(NtkModel model, KernelReduction reduction, int samples1, int? samples2 = null, int groups = 0, NtkOptions? options = null, Matrix? inputs = null)
         {
             Check.NotNull(model, nameof(model));
             Check.NotNull(reduction, nameof(reduction));
@@ -466,22 +648,35 @@ namespace Entk.Kernels
             if (samples2 is int s2) Check.Positive(s2, nameof(samples2));
             Check.NonNegative(groups, nameof(groups));
             var opts = options ?? new NtkOptions();
-            var method = ResolveMethod(model, reduction, opts.Method, nameof(options));
+            reduction.Validate(model.OutputDimension, nameof(reduction));
+            var method = ResolveMethod(model, reduction, opts.Method, nameof(options), opts.LayerRules);
             int c = model.OutputDimension;
             long n1 = samples1, n2 = samples2 ?? samples1;
-            long kernelBytes = 8L * reduction.RowsFor(n1, c) * reduction.RowsFor(n2, c) * (groups + 2);
+            long kernelBytes = MemoryBudget.Product(8, reduction.RowsFor(n1, c), reduction.RowsFor(n2, c), groups + 2);
             switch (method)
             {
+                case NtkMethod.Structured when model is TorchModuleModel tm:
+                {
+                    if (inputs is not null) model.ValidateInputs(inputs, nameof(inputs));
+                    var engine = RuleEngine.Create(tm, opts.LayerRules)!;
+                    using var scope = torch.NewDisposeScope();
+                    var probe = inputs is null ? torch.zeros(1, model.InputDimension, ScalarType.Float64) : TorchOps.ToTensor(inputs).narrow(0, 0, 1);
+                    var w = RuleKernels.OutputWeights(reduction, opts.OutputScales(c));
+                    var profile = engine.Profile(probe, w);
+                    bool full = reduction.IsFlattened || reduction.Kind == KernelReductionKind.Block;
+                    return RuleKernels.Estimate(kernelBytes, profile, n1 + (samples2 is null ? 0 : n2), opts.Budget, full, out _, out _, opts);
+                }
                 case NtkMethod.Structured:
                 {
-                    long b = kernelBytes + model.Structured!.EstimateBytes(reduction, n1, n2);
+                    long b = MemoryBudget.Sum(kernelBytes, model.Structured!.EstimateBytes(reduction, n1, n2));
                     return new MemoryEstimate(b, Check.Inv($"kernels {kernelBytes} B + structured rule {b - kernelBytes} B = {MemoryBudgetExceededException.FormatBytes(b)}"));
                 }
                 case NtkMethod.NtkVectorProducts:
                 {
-                    long flat = 8L * n1 * c * n2 * c;
-                    long b = kernelBytes + flat * (model.Layout.Tensors.Count + 1) + model.JacobianWorkBytesPerSample * Math.Max(n1, n2);
-                    return new MemoryEstimate(b, Check.Inv($"kernels {kernelBytes} B + per-tensor flattened columns {flat * (model.Layout.Tensors.Count + 1)} B + one graph = {MemoryBudgetExceededException.FormatBytes(b)}"));
+                    long flat = MemoryBudget.Product(8, n1, c, n2, c);
+                    long cols = MemoryBudget.Product(flat, model.Layout.Tensors.Count + 1);
+                    long b = MemoryBudget.Sum(kernelBytes, cols, MemoryBudget.Product(model.JacobianWorkBytesPerSample, Math.Max(n1, n2)));
+                    return new MemoryEstimate(b, Check.Inv($"kernels {kernelBytes} B + per-tensor flattened columns {cols} B + one graph = {MemoryBudgetExceededException.FormatBytes(b)}"));
                 }
                 default:
                     return PlanContraction(model, reduction, n1, n2, samples2 is not null, kernelBytes, opts).Estimate;
@@ -515,28 +710,11 @@ namespace Entk.Kernels
             long n1 = x1.shape[0], n2 = (x2 ?? x1).shape[0];
             int c = model.OutputDimension;
             long p = model.ParameterCount;
-            Tensor w;
-            switch (reduction.Kind)
-            {
-                case KernelReductionKind.AllPairsMean:
-                    w = TorchOps.ToTensor(s, 1, s.Length);
-                    break;
-                case KernelReductionKind.Block:
-                {
-                    var wd = new double[2 * c];
-                    wd[reduction.OutputC] = s[reduction.OutputC];
-                    wd[c + reduction.OutputD] = s[reduction.OutputD];
-                    w = TorchOps.ToTensor(wd, 2, c);
-                    break;
-                }
-                default:
-                    w = torch.diag(TorchOps.ToTensor(s, s.Length));
-                    break;
-            }
-            long v = w.shape[0];
             var plan = PlanContraction(model, reduction, n1, n2, x2 is not null, kernelBytes, opts);
             int outputChunk = plan.OutputChunk;
             MemoryBudget.Require(Check.Inv($"the {reduction} kernel by Jacobian contraction ({plan.Estimate.Formula})"), plan.Estimate.Bytes, opts.Budget, Alternatives);
+            var w = RuleKernels.OutputWeights(reduction, s);           // V × C, allocated only after the plan fits
+            long v = w.shape[0];
 
             Tensor? total = null;
             for (int start = 0; start < v; start += outputChunk)

@@ -45,6 +45,10 @@ namespace Entk.Kernels
         /// plus trace(K); or null when the model has no structured rule.
         /// </summary>
         StructuredOperator? FlatOperator(Tensor x, double[] s) => null;
+
+        /// <summary>Bytes the flattened-kernel operator of <see cref="FlatOperator"/> holds for N samples (factors and one product block).</summary>
+        long OperatorBytes(long n, int outputs, long parameters, int inputWidth) =>
+            MemoryBudget.Sum(MemoryBudget.Product(8, n, outputs + inputWidth, 16), MemoryBudget.Product(8, parameters, 16), MemoryBudget.Product(8, n, outputs, KernelOperator.ColumnChunk, 4));
     }
 
     /// <summary>

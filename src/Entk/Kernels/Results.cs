@@ -9,8 +9,9 @@ namespace Entk.Kernels
     /// <summary>A reduced eNTK matrix with the facts needed to interpret it.</summary>
     public sealed class NtkKernel
     {
-        internal NtkKernel(Matrix matrix, KernelReduction reduction, NtkMethod method, string group, int samples1, int samples2, int outputs, bool rescaled)
+        internal NtkKernel(Matrix matrix, KernelReduction reduction, NtkMethod method, string group, int samples1, int samples2, int outputs, bool rescaled, IReadOnlyList<TensorRoute>? routes = null)
         {
+            TensorRoutes = Array.AsReadOnly((routes ?? Array.Empty<TensorRoute>()).ToArray());
             Matrix = matrix;
             Reduction = reduction;
             Method = method;
@@ -45,6 +46,9 @@ namespace Entk.Kernels
         /// <summary>Whether importance rescaling (β ≠ 0) was applied.</summary>
         public bool ImportanceRescaled { get; }
 
+        /// <summary>How each parameter tensor of the kernel was computed (layout order; for a group kernel, its tensors).</summary>
+        public IReadOnlyList<TensorRoute> TensorRoutes { get; }
+
         /// <summary>Element (i, j) of <see cref="Matrix"/>.</summary>
         /// <param name="i">Row.</param>
         /// <param name="j">Column.</param>
@@ -65,8 +69,8 @@ namespace Entk.Kernels
             Total = total;
         }
 
-        /// <summary>The group kernels, in the order the groups were given.</summary>
-        public IReadOnlyList<NtkKernel> Kernels => _kernels;
+        /// <summary>The group kernels, in the order the groups were given (read-only).</summary>
+        public IReadOnlyList<NtkKernel> Kernels => Array.AsReadOnly(_kernels);
 
         /// <summary>The group names, in order.</summary>
         public IReadOnlyList<string> GroupNames => _kernels.Select(k => k.Group).ToArray();

@@ -76,8 +76,8 @@ namespace Entk.Linalg
     {
         internal CliffReport(IReadOnlyList<SpectralDrop> drops, IReadOnlyList<Cliff> cliffs)
         {
-            Drops = drops;
-            Cliffs = cliffs;
+            Drops = ReadOnly.Copy(drops);
+            Cliffs = ReadOnly.Copy(cliffs);
         }
 
         /// <summary>All detected drops, by index.</summary>

@@ -9,6 +9,17 @@ using static TorchSharp.torch;
 
 namespace Entk.Linalg
 {
+    /// <summary>How a <see cref="RidgePolicy"/> computes its shift.</summary>
+    public enum RidgeKind
+    {
+        /// <summary>No ridge: shift = 0.</summary>
+        None,
+        /// <summary>shift = <see cref="RidgePolicy.Value"/> · mean(diag K).</summary>
+        Relative,
+        /// <summary>shift = <see cref="RidgePolicy.Value"/>.</summary>
+        Absolute,
+    }
+
     /// <summary>
     /// The ridge added before a symmetric eigendecomposition. Entk never mutates the caller's matrix:
     /// the ridge is added to a private copy, and the reported eigenvalues are those of K + shift·I
@@ -17,52 +28,53 @@ namespace Entk.Linalg
     /// </summary>
     public sealed class RidgePolicy
     {
-        private RidgePolicy(string kind, double value)
+        private RidgePolicy(RidgeKind kind, double value)
         {
             Kind = kind;
             Value = value;
         }
 
-        /// <summary>"none", "relative" (shift = Value · mean(diag K)) or "absolute" (shift = Value).</summary>
-        public string Kind { get; }
+        /// <summary>How the shift is computed: <see cref="RidgeKind.None"/>, <see cref="RidgeKind.Relative"/> (shift = Value · mean(diag K)) or <see cref="RidgeKind.Absolute"/> (shift = Value).</summary>
+        public RidgeKind Kind { get; }
 
-        /// <summary>The relative factor or absolute shift.</summary>
+        /// <summary>The relative factor or absolute shift (0 for <see cref="RidgeKind.None"/>).</summary>
         public double Value { get; }
 
         /// <summary>No ridge (the library default).</summary>
-        public static RidgePolicy None { get; } = new("none", 0);
+        public static RidgePolicy None { get; } = new(RidgeKind.None, 0);
 
         /// <summary>The paper's ridge: shift = 1e-8 · mean(diag K).</summary>
-        public static RidgePolicy Paper { get; } = new("relative", 1e-8);
+        public static RidgePolicy Paper { get; } = new(RidgeKind.Relative, 1e-8);
 
         /// <summary>shift = epsilon · mean(diag K).</summary>
         /// <param name="epsilon">Non-negative factor.</param>
         /// <returns>The policy.</returns>
-        public static RidgePolicy RelativeToMeanDiagonal(double epsilon) => new("relative", Check.InRange(epsilon, 0, double.MaxValue, nameof(epsilon)));
+        public static RidgePolicy RelativeToMeanDiagonal(double epsilon) => new(RidgeKind.Relative, Check.InRange(epsilon, 0, double.MaxValue, nameof(epsilon)));
 
         /// <summary>shift = value.</summary>
         /// <param name="value">Non-negative shift.</param>
         /// <returns>The policy.</returns>
-        public static RidgePolicy Absolute(double value) => new("absolute", Check.InRange(value, 0, double.MaxValue, nameof(value)));
+        public static RidgePolicy Absolute(double value) => new(RidgeKind.Absolute, Check.InRange(value, 0, double.MaxValue, nameof(value)));
 
         /// <summary>The shift for a matrix with the given mean diagonal.</summary>
         /// <param name="meanDiagonal">mean(diag K) = trace(K)/n.</param>
         /// <returns>The shift.</returns>
         public double ShiftFor(double meanDiagonal) => Kind switch
         {
-            "relative" => Value * meanDiagonal,
-            "absolute" => Value,
+            RidgeKind.Relative => Value * meanDiagonal,
+            RidgeKind.Absolute => Value,
             _ => 0,
         };
 
-        /// <inheritdoc />
-        public override string ToString() => Kind == "none" ? "none" : Kind + "(" + Value.ToString("R", CultureInfo.InvariantCulture) + ")";
+        /// <summary>"none", "relative(ε)" or "absolute(shift)" (shortest round-trip digits), as written in reports.</summary>
+        /// <returns>The text.</returns>
+        public override string ToString() => Kind == RidgeKind.None ? "none" : (Kind == RidgeKind.Relative ? "relative" : "absolute") + "(" + Value.ToString("R", CultureInfo.InvariantCulture) + ")";
     }
 
     /// <summary>How an eigendecomposition was computed.</summary>
     public enum SpectrumRoute
     {
-        /// <summary>Dense symmetric eigendecomposition of the n × n matrix (LAPACK DSYEVD in oneMKL, through libtorch).</summary>
+        /// <summary>Dense symmetric eigendecomposition of the n × n matrix (oneMKL's DSYEVD through libtorch, or MathNet.Numerics' managed solver; see <see cref="EigenDecomposition.Backend"/>).</summary>
         Dense,
         /// <summary>Eigendecomposition of the P × P Gram matrix JᵀJ, eigenvectors mapped back as J v / σ.</summary>
         ParameterSideGram,
@@ -78,17 +90,22 @@ namespace Entk.Linalg
     {
         private readonly double[] _values;
 
-        internal EigenDecomposition(double[] values, Matrix vectors, double shift, SpectrumRoute route, IReadOnlyList<double>? residuals = null)
+        internal EigenDecomposition(double[] values, Matrix vectors, double shift, SpectrumRoute route, IReadOnlyList<double>? residuals = null,
+            LinearAlgebraBackend backend = LinearAlgebraBackend.Torch, IReadOnlyList<Kernels.TensorRoute>? tensorRoutes = null, long applications = 0)
         {
+            TensorRoutes = Array.AsReadOnly((tensorRoutes ?? Array.Empty<Kernels.TensorRoute>()).ToArray());
+            Applications = applications;
             _values = values;
+            Values = Array.AsReadOnly(values);
             Vectors = vectors;
             Shift = shift;
             Route = route;
-            Residuals = residuals?.ToArray();
+            Residuals = residuals is null ? null : Array.AsReadOnly(residuals.ToArray());
+            Backend = backend;
         }
 
-        /// <summary>The k eigenvalues of K + Shift·I, descending.</summary>
-        public IReadOnlyList<double> Values => _values;
+        /// <summary>The k eigenvalues of K + Shift·I, descending (read-only; <see cref="ValuesArray"/> gives a copy as an array).</summary>
+        public IReadOnlyList<double> Values { get; }
 
         /// <summary>Eigenvectors, n × k, column i belongs to Values[i].</summary>
         public Matrix Vectors { get; }
@@ -108,6 +125,31 @@ namespace Entk.Linalg
         /// <summary>Residual norms ‖K·v − λ·v‖ per pair when the route computes them (Lanczos); otherwise null.</summary>
         public IReadOnlyList<double>? Residuals { get; }
 
+        /// <summary>For eNTK spectra: how each parameter tensor's contribution was computed (empty for plain matrices).</summary>
+        public IReadOnlyList<Kernels.TensorRoute> TensorRoutes { get; }
+
+        /// <summary>Operator applications (vectors) the route used: the Lanczos products (true residuals come from stored products, at no extra cost); 0 for dense routes.</summary>
+        public long Applications { get; }
+
+        internal EigenDecomposition WithTensorRoutes(IReadOnlyList<Kernels.TensorRoute> routes) =>
+            new(_values, Vectors, Shift, Route, Residuals, Backend, routes, Applications);
+
+        /// <summary>The same pairs with residual norms ‖K·v_i − (λ_i − Shift)·v_i‖ measured against the matrix K they came from.</summary>
+        internal EigenDecomposition WithResiduals(Matrix kernel)
+        {
+            using var scope = torch.NewDisposeScope();
+            var v = TorchOps.ToTensor(Vectors);
+            var lam = TorchOps.ToTensor(_values.Select(x => x - Shift).ToArray(), _values.Length);
+            var r = (TorchOps.ToTensor(kernel).mm(v) - v * lam.unsqueeze(0)).norm(0, false);
+            return new EigenDecomposition(_values, Vectors, Shift, Route, TorchOps.ToArray(r), Backend, TensorRoutes, Applications);
+        }
+
+        /// <summary>
+        /// The backend that ran the decomposition: <see cref="LinearAlgebraBackend.Torch"/> or <see cref="LinearAlgebraBackend.Managed"/>
+        /// for the dense route (chosen by <see cref="LinearAlgebraControl"/>), always Torch for the Gram and Lanczos routes.
+        /// </summary>
+        public LinearAlgebraBackend Backend { get; }
+
         /// <summary>A copy of the eigenvalues.</summary>
         /// <returns>New array (descending).</returns>
         public double[] ValuesArray() => (double[])_values.Clone();
@@ -118,7 +160,11 @@ namespace Entk.Linalg
         public double[] Vector(int i) => Vectors.Column(i);
     }
 
-    /// <summary>Symmetric eigendecomposition in float64 on oneMKL (DSYEVD through libtorch).</summary>
+    /// <summary>
+    /// Symmetric eigendecomposition in float64. Dense problems run on the backend <see cref="LinearAlgebraControl"/> chooses
+    /// (oneMKL's DSYEVD through libtorch, or MathNet.Numerics' managed solver for small matrices); the parameter-side Gram
+    /// route works on libtorch tensors.
+    /// </summary>
     public static class SymmetricEigen
     {
         /// <summary>
@@ -140,12 +186,21 @@ namespace Entk.Linalg
             int k = topK ?? n;
             Check.InRange(k, 1, n, nameof(topK));
             var policy = ridge ?? RidgePolicy.None;
+            double shift = policy.ShiftFor(DenseLinalg.MeanDiagonal(matrix));
+            var provider = LinearAlgebraControl.ForEigen(n, "symmetric eigen");
+            var e = provider.SymmetricEigen(DenseLinalg.SymmetrizedShifted(matrix, shift), k, vectors: true);
+            return new EigenDecomposition(e.Values, e.Vectors!, shift, SpectrumRoute.Dense, backend: provider.Backend);
+        }
+
+        /// <summary>Top-k eigenpairs of a symmetric float64 tensor (n × n), densely (internal: no copy to a Matrix first).</summary>
+        internal static EigenDecomposition FromTensor(Tensor a, int k, RidgePolicy policy)
+        {
+            long n = a.shape[0];
             using var scope = torch.NewDisposeScope();
-            var a = TorchOps.ToTensor(matrix);
-            a = (a + a.t()) * 0.5;
-            double shift = policy.ShiftFor(a.diagonal().mean().item<double>());
-            if (shift != 0) a = a + torch.eye(n, dtype: ScalarType.Float64) * shift;
-            var (vals, vecs) = TorchOps.Native("symmetric eigendecomposition (eigh)", () => torch.linalg.eigh(a));
+            var sym = (a + a.t()) * 0.5;
+            double shift = policy.ShiftFor(sym.diagonal().mean().item<double>());
+            if (shift != 0) sym.diagonal().add_(shift);
+            var (vals, vecs) = TorchOps.Native("symmetric eigendecomposition (eigh)", () => torch.linalg.eigh(sym));
             var top = vals.narrow(0, n - k, k).flip(0);
             var topVecs = vecs.narrow(1, n - k, k).flip(1);
             return new EigenDecomposition(TorchOps.ToArray(top), TorchOps.ToMatrix(topVecs), shift, SpectrumRoute.Dense);
@@ -155,18 +210,16 @@ namespace Entk.Linalg
         /// <param name="matrix">Symmetric n × n matrix.</param>
         /// <param name="ridge">Ridge policy (default none).</param>
         /// <returns>n eigenvalues, descending.</returns>
+        /// <exception cref="ShapeMismatchException">Not square.</exception>
+        /// <exception cref="EntkArgumentException">Not symmetric or empty.</exception>
+        /// <exception cref="NonFiniteValueException">NaN or ±Infinity entries.</exception>
         public static double[] Eigenvalues(Matrix matrix, RidgePolicy? ridge = null)
         {
             Check.NotNull(matrix, nameof(matrix));
             int n = ValidateSymmetric(matrix, nameof(matrix));
             var policy = ridge ?? RidgePolicy.None;
-            using var scope = torch.NewDisposeScope();
-            var a = TorchOps.ToTensor(matrix);
-            a = (a + a.t()) * 0.5;
-            double shift = policy.ShiftFor(a.diagonal().mean().item<double>());
-            if (shift != 0) a = a + torch.eye(n, dtype: ScalarType.Float64) * shift;
-            var vals = TorchOps.Native("symmetric eigenvalues (eigvalsh)", () => torch.linalg.eigvalsh(a));
-            return TorchOps.ToArray(vals.flip(0));
+            double shift = policy.ShiftFor(DenseLinalg.MeanDiagonal(matrix));
+            return LinearAlgebraControl.ForEigen(n, "symmetric eigenvalues").SymmetricEigen(DenseLinalg.SymmetrizedShifted(matrix, shift), n, vectors: false).Values;
         }
 
         internal static int ValidateSymmetric(Matrix m, string name)

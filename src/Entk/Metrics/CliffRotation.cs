@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Entk.Internal;
-using Entk.Torch;
+using Entk.Linalg;
 
 namespace Entk.Metrics
 {
@@ -81,11 +81,11 @@ namespace Entk.Metrics
             if (cliff.Columns % 2 != 0)
                 throw new EntkArgumentException(nameof(cliff), "an even number of columns k (the two-stage rotation splits the cliff in halves)", Check.Inv($"k = {cliff.Columns} (shape {Check.Shape(cliff.Rows, cliff.Columns)})"));
             int k = cliff.Columns, half = k / 2;
-            var q = TorchLinalg.OrthonormalColumns(cliff, nameof(cliff));
-            var e1 = TorchLinalg.EighAscending(MetricsUtil.TransposeTimes(q, l1.Apply(q)));
+            var q = DenseLinalg.OrthonormalColumns(cliff, nameof(cliff));
+            var e1 = DenseLinalg.EighAscending(MetricsUtil.TransposeTimes(q, l1.Apply(q)));
             var q1 = q.Multiply(e1.Vectors);
             var q1a = q1.SliceColumns(0, half);
-            var e2 = TorchLinalg.EighAscending(MetricsUtil.TransposeTimes(q1a, l2.Apply(q1a)));
+            var e2 = DenseLinalg.EighAscending(MetricsUtil.TransposeTimes(q1a, l2.Apply(q1a)));
             var q2 = q1a.Multiply(e2.Vectors);
             var u = MetricsUtil.ConcatColumns(q2, q1.SliceColumns(half, k - half));
             return new RotationResult(u, e1.Values, e2.Values, l1.Kind, l2.Kind);
@@ -103,8 +103,8 @@ namespace Entk.Metrics
         {
             Check.NotNull(l, nameof(l));
             Validate(cliff, l);
-            var q = TorchLinalg.OrthonormalColumns(cliff, nameof(cliff));
-            var e1 = TorchLinalg.EighAscending(MetricsUtil.TransposeTimes(q, l.Apply(q)));
+            var q = DenseLinalg.OrthonormalColumns(cliff, nameof(cliff));
+            var e1 = DenseLinalg.EighAscending(MetricsUtil.TransposeTimes(q, l.Apply(q)));
             return new RotationResult(q.Multiply(e1.Vectors), e1.Values, Array.Empty<double>(), l.Kind, null);
         }
 

@@ -29,17 +29,21 @@ namespace Entk.Metrics
         private readonly int[] _frequencies;
         private readonly FamilyTerm[] _terms;
 
-        internal FourierFamily(string name, int modulus, FamilyTerm[] terms, int[] frequencies)
+        internal FourierFamily(string name, FourierFamilyKind kind, int modulus, FamilyTerm[] terms, int[] frequencies)
         {
             Name = name;
+            Kind = kind;
             Modulus = modulus;
             _terms = terms;
             _frequencies = frequencies;
             Frequencies = Array.AsReadOnly(frequencies);
         }
 
-        /// <summary>The family name as given to <see cref="FourierFamilies.Create"/> (e.g. "sum"); used in row labels.</summary>
+        /// <summary>The family name as given to <see cref="FourierFamilies.Create(string, int)"/> (e.g. "sum"); used in row labels.</summary>
         public string Name { get; }
+
+        /// <summary>Which standard family this is.</summary>
+        public FourierFamilyKind Kind { get; }
 
         /// <summary>The modulus p (≥ 3).</summary>
         public int Modulus { get; }
@@ -52,7 +56,7 @@ namespace Entk.Metrics
 
         /// <summary>
         /// The frequencies k held by this family, 1-based, in column order. A family from
-        /// <see cref="FourierFamilies.Create"/> holds 1..⌊p/2⌋; <see cref="WithFrequencies"/> selects a subset.
+        /// <see cref="FourierFamilies.Create(string, int)"/> holds 1..⌊p/2⌋; <see cref="WithFrequencies"/> selects a subset.
         /// </summary>
         public IReadOnlyList<int> Frequencies { get; }
 
@@ -129,7 +133,7 @@ namespace Entk.Metrics
         /// <returns>A new family with the same name and modulus.</returns>
         /// <exception cref="EntkArgumentException">Empty list, duplicate or out-of-range frequency.</exception>
         public FourierFamily WithFrequencies(IReadOnlyList<int> frequencies) =>
-            new(Name, Modulus, _terms, ValidateFrequencies(frequencies, Modulus, nameof(frequencies)));
+            new(Name, Kind, Modulus, _terms, ValidateFrequencies(frequencies, Modulus, nameof(frequencies)));
 
         /// <inheritdoc />
         public override string ToString() => string.Format(CultureInfo.InvariantCulture, "FourierFamily {0} (p = {1}, K = {2})", Name, Modulus, FrequencyCount);
@@ -193,20 +197,55 @@ namespace Entk.Metrics
         public int Sign { get; }
     }
 
+    /// <summary>The standard Fourier families of modular addition (see <see cref="FourierFamily"/>; names as in <see cref="FourierFamilies.Names"/>).</summary>
+    public enum FourierFamilyKind
+    {
+        /// <summary>"n": v = n (left operand).</summary>
+        N,
+        /// <summary>"m": v = m (right operand).</summary>
+        M,
+        /// <summary>"sum": v = n + m.</summary>
+        Sum,
+        /// <summary>"diff": v = n − m.</summary>
+        Diff,
+        /// <summary>"2n": v = 2n.</summary>
+        TwoN,
+        /// <summary>"2m": v = 2m.</summary>
+        TwoM,
+        /// <summary>"axis_sum": n-modes + m-modes elementwise.</summary>
+        AxisSum,
+        /// <summary>"axis_diff": n-modes − m-modes elementwise.</summary>
+        AxisDiff,
+    }
+
     /// <summary>Factory of the standard modular-addition Fourier families (paper-spec §1.5).</summary>
     public static class FourierFamilies
     {
         private static readonly string[] _names = { "n", "m", "sum", "diff", "2n", "2m", "axis_sum", "axis_diff" };
 
         /// <summary>
-        /// The valid family names, in the order of <see cref="Standard"/>: "n" (v = n, left operand),
+        /// The valid family names, in the order of <see cref="Standard"/> and of <see cref="FourierFamilyKind"/>: "n" (v = n, left operand),
         /// "m" (v = m, right operand), "sum" (v = n + m), "diff" (v = n − m), "2n", "2m", "axis_sum"
         /// (n-modes + m-modes elementwise), "axis_diff" (n-modes − m-modes). The paper's aliases "a"
-        /// (= "n") and "b" (= "m") are also accepted by <see cref="Create"/>.
+        /// (= "n") and "b" (= "m") are also accepted by <see cref="Create(string, int)"/>.
         /// </summary>
         public static IReadOnlyList<string> Names { get; } = Array.AsReadOnly(_names);
 
-        /// <summary>Creates a family with all frequencies k = 1..⌊p/2⌋.</summary>
+        /// <summary>Creates a standard family with all frequencies k = 1..⌊p/2⌋; its name is the kind's name in <see cref="Names"/>.</summary>
+        /// <param name="kind">The family.</param>
+        /// <param name="p">The modulus, 3 ≤ p ≤ 46340 (so that p² fits an int).</param>
+        /// <returns>The family.</returns>
+        /// <exception cref="EntkArgumentException">An undefined kind or p out of range.</exception>
+        public static FourierFamily Create(FourierFamilyKind kind, int p)
+        {
+            if (!Enum.IsDefined(kind)) throw new EntkArgumentException(nameof(kind), "a defined FourierFamilyKind", kind.ToString());
+            return Create(_names[(int)kind], p);
+        }
+
+        /// <summary>
+        /// Creates a family by name, with all frequencies k = 1..⌊p/2⌋ (for names read from files or a command line; in code
+        /// <see cref="Create(FourierFamilyKind, int)"/> lets the compiler check the choice).
+        /// </summary>
         /// <param name="name">One of <see cref="Names"/>, or the aliases "a" / "b" (case-sensitive).</param>
         /// <param name="p">The modulus, 3 ≤ p ≤ 46340 (so that p² fits an int).</param>
         /// <returns>The family; its <see cref="FourierFamily.Name"/> is <paramref name="name"/> as given.</returns>
@@ -216,21 +255,21 @@ namespace Entk.Metrics
         {
             Check.NotNull(name, nameof(name));
             Check.InRange(p, 3, 46340, nameof(p));
-            FamilyTerm[] terms = name switch
+            (FourierFamilyKind kind, FamilyTerm[] terms) = name switch
             {
-                "n" or "a" => new[] { new FamilyTerm(1, 0, 1) },
-                "m" or "b" => new[] { new FamilyTerm(0, 1, 1) },
-                "sum" => new[] { new FamilyTerm(1, 1, 1) },
-                "diff" => new[] { new FamilyTerm(1, -1, 1) },
-                "2n" => new[] { new FamilyTerm(2, 0, 1) },
-                "2m" => new[] { new FamilyTerm(0, 2, 1) },
-                "axis_sum" => new[] { new FamilyTerm(1, 0, 1), new FamilyTerm(0, 1, 1) },
-                "axis_diff" => new[] { new FamilyTerm(1, 0, 1), new FamilyTerm(0, 1, -1) },
+                "n" or "a" => (FourierFamilyKind.N, new[] { new FamilyTerm(1, 0, 1) }),
+                "m" or "b" => (FourierFamilyKind.M, new[] { new FamilyTerm(0, 1, 1) }),
+                "sum" => (FourierFamilyKind.Sum, new[] { new FamilyTerm(1, 1, 1) }),
+                "diff" => (FourierFamilyKind.Diff, new[] { new FamilyTerm(1, -1, 1) }),
+                "2n" => (FourierFamilyKind.TwoN, new[] { new FamilyTerm(2, 0, 1) }),
+                "2m" => (FourierFamilyKind.TwoM, new[] { new FamilyTerm(0, 2, 1) }),
+                "axis_sum" => (FourierFamilyKind.AxisSum, new[] { new FamilyTerm(1, 0, 1), new FamilyTerm(0, 1, 1) }),
+                "axis_diff" => (FourierFamilyKind.AxisDiff, new[] { new FamilyTerm(1, 0, 1), new FamilyTerm(0, 1, -1) }),
                 _ => throw new EntkArgumentException(nameof(name),
                     "one of " + string.Join(", ", _names.Select(s => "\"" + s + "\"")) + " (or the aliases \"a\", \"b\")",
                     "\"" + name + "\""),
             };
-            return new FourierFamily(name, p, terms, Enumerable.Range(1, p / 2).ToArray());
+            return new FourierFamily(name, kind, p, terms, Enumerable.Range(1, p / 2).ToArray());
         }
 
         /// <summary>All eight standard families for modulus p, in the order of <see cref="Names"/>.</summary>

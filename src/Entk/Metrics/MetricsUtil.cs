@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using Entk.Internal;
 
 namespace Entk.Metrics
@@ -85,10 +84,7 @@ namespace Entk.Metrics
             return Matrix.Wrap(r, c, d);
         }
 
-        /// <summary>aᵀ·b through libtorch (float64).</summary>
+        /// <summary>aᵀ·b (float64, managed GEMM).</summary>
         public static Matrix TransposeTimes(Matrix a, Matrix b) => a.Transpose().Multiply(b);
-
-        /// <summary>Read-only wrapper of a private copy.</summary>
-        public static IReadOnlyList<T> ReadOnly<T>(T[] values) => Array.AsReadOnly(values);
     }
 }

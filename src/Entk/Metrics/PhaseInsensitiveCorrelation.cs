@@ -38,14 +38,14 @@ namespace Entk.Metrics
         /// <summary>Number of columns (vectors) k.</summary>
         public int ColumnCount => Values.Columns;
 
-        /// <summary>The row index of (family, frequency), or −1 when absent.</summary>
-        /// <param name="family">Family name as in <see cref="RowFamilies"/>.</param>
+        /// <summary>The row index of (family name, frequency), or −1 when absent.</summary>
+        /// <param name="familyName">Family name as in <see cref="RowFamilies"/> (the <see cref="FourierFamily.Name"/> of a family stacked into the heatmap).</param>
         /// <param name="frequency">Frequency k.</param>
         /// <returns>Row index or −1.</returns>
-        public int RowIndex(string family, int frequency)
+        public int RowIndex(string familyName, int frequency)
         {
             for (int i = 0; i < RowCount; i++)
-                if (RowFamilies[i] == family && RowFrequencies[i] == frequency) return i;
+                if (RowFamilies[i] == familyName && RowFrequencies[i] == frequency) return i;
             return -1;
         }
     }

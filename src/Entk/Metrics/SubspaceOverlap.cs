@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Entk.Internal;
-using Entk.Torch;
+using Entk.Linalg;
 
 namespace Entk.Metrics
 {
@@ -76,15 +76,15 @@ namespace Entk.Metrics
     /// <summary>Per-frequency overlaps of a cliff with a family, ranked. Immutable.</summary>
     public sealed class FrequencyOverlapRanking
     {
-        internal FrequencyOverlapRanking(string family, FrequencyOverlap[] byFrequency)
+        internal FrequencyOverlapRanking(FourierFamily family, FrequencyOverlap[] byFrequency)
         {
             Family = family;
             ByFrequency = Array.AsReadOnly(byFrequency);
             Ranked = Array.AsReadOnly(byFrequency.OrderByDescending(f => f.Score).ThenBy(f => f.Frequency).ToArray());
         }
 
-        /// <summary>The family name.</summary>
-        public string Family { get; }
+        /// <summary>The family (its <see cref="FourierFamily.Name"/> labels the entries).</summary>
+        public FourierFamily Family { get; }
 
         /// <summary>One entry per frequency, in the order of the frequencies requested.</summary>
         public IReadOnlyList<FrequencyOverlap> ByFrequency { get; }
@@ -105,7 +105,7 @@ namespace Entk.Metrics
 
     /// <summary>
     /// Subspace overlap between a cliff of eigenvectors and a Fourier family (paper-spec §1.6 c), or
-    /// between two arbitrary column spaces. Float64 throughout; QR and SVD on libtorch.
+    /// between two arbitrary column spaces. Float64 throughout; QR and SVD on the backend <see cref="Linalg.LinearAlgebraControl"/> chooses.
     /// </summary>
     /// <remarks>
     /// Cliff: Q = reduced-QR orthonormal basis of its columns (which must be linearly independent).
@@ -157,7 +157,7 @@ namespace Entk.Metrics
             var freqs = frequencies is null ? family.Frequencies.ToArray() : FourierFamily.ValidateFrequencies(frequencies, family.Modulus, nameof(frequencies));
             var q = CliffBasis(cliff, family);
             var items = freqs.Select(k => new FrequencyOverlap(k, family.Label(k), WithFamilyColumns(q, family.FrequencyPair(k)))).ToArray();
-            return new FrequencyOverlapRanking(family.Name, items);
+            return new FrequencyOverlapRanking(family, items);
         }
 
         /// <summary>
@@ -174,7 +174,7 @@ namespace Entk.Metrics
         public static SubspaceOverlapResult Between(Matrix a, Matrix b)
         {
             var bases = PrincipalAngles.Bases(a, b);
-            var s = TorchLinalg.SingularValues(MetricsUtil.TransposeTimes(bases[0], bases[1]));
+            var s = DenseLinalg.SingularValues(MetricsUtil.TransposeTimes(bases[0], bases[1]));
             return new SubspaceOverlapResult(Clamp01(s), a.Columns, b.Columns);
         }
 
@@ -183,14 +183,14 @@ namespace Entk.Metrics
             MetricsUtil.NonEmptyFinite(cliff, nameof(cliff));
             MetricsUtil.Rows(cliff, family.InputCount, nameof(cliff), Check.Inv($"Rows must be p² = {family.InputCount} (family '{family.Name}', p = {family.Modulus})."));
             MetricsUtil.Tall(cliff, nameof(cliff));
-            return TorchLinalg.OrthonormalColumns(cliff, nameof(cliff));
+            return DenseLinalg.OrthonormalColumns(cliff, nameof(cliff));
         }
 
         private static SubspaceOverlapResult WithFamilyColumns(Matrix q, Matrix familyColumns)
         {
-            var f = TorchLinalg.RangeBasis(MetricsUtil.CenterColumns(familyColumns));
+            var f = DenseLinalg.RangeBasis(MetricsUtil.CenterColumns(familyColumns));
             if (f.Columns == 0) return new SubspaceOverlapResult(Array.Empty<double>(), q.Columns, 0);
-            var s = TorchLinalg.SingularValues(MetricsUtil.TransposeTimes(q, f));
+            var s = DenseLinalg.SingularValues(MetricsUtil.TransposeTimes(q, f));
             return new SubspaceOverlapResult(Clamp01(s), q.Columns, f.Columns);
         }
 
@@ -228,13 +228,13 @@ namespace Entk.Metrics
             var qb = bases[1];
             if (qa.Columns < qb.Columns) (qa, qb) = (qb, qa);
             var proj = MetricsUtil.TransposeTimes(qa, qb);            // d_a × d_b
-            var cos = SubspaceOverlap.Clamp01(TorchLinalg.SingularValues(proj)); // descending
+            var cos = SubspaceOverlap.Clamp01(DenseLinalg.SingularValues(proj)); // descending
             var qaProj = qa.Multiply(proj);
             var resid = new double[(long)qb.Rows * qb.Columns];
             var sb = qb.Span;
             var sp = qaProj.Span;
             for (int i = 0; i < resid.Length; i++) resid[i] = sb[i] - sp[i];
-            var sin = SubspaceOverlap.Clamp01(TorchLinalg.SingularValues(Matrix.Wrap(qb.Rows, qb.Columns, resid)));
+            var sin = SubspaceOverlap.Clamp01(DenseLinalg.SingularValues(Matrix.Wrap(qb.Rows, qb.Columns, resid)));
             Array.Reverse(sin);                                         // ascending
             int count = qb.Columns;
             var angles = new double[count];
@@ -254,7 +254,7 @@ namespace Entk.Metrics
             MetricsUtil.Rows(b, a.Rows, nameof(b), "Both matrices must have the same number of rows (the ambient dimension N).");
             MetricsUtil.Tall(a, nameof(a));
             MetricsUtil.Tall(b, nameof(b));
-            return new[] { TorchLinalg.OrthonormalColumns(a, nameof(a)), TorchLinalg.OrthonormalColumns(b, nameof(b)) };
+            return new[] { DenseLinalg.OrthonormalColumns(a, nameof(a)), DenseLinalg.OrthonormalColumns(b, nameof(b)) };
         }
     }
 }

@@ -40,9 +40,11 @@ namespace Entk.Models
             : base(Describe(widths, activation, bias), MakeLayout(widths, bias), widths[0], widths[^1], theta)
         {
             _widths = widths;
+            Widths = ReadOnly.View(widths);
             _activation = activation;
             _bias = bias;
             _scales = scales;
+            WeightScales = ReadOnly.View(scales);
             _biasScale = biasScale;
         }
 
@@ -66,7 +68,7 @@ namespace Entk.Models
         }
 
         /// <summary>Layer widths [input, hidden..., output].</summary>
-        public IReadOnlyList<int> Widths => _widths;
+        public IReadOnlyList<int> Widths { get; }
 
         /// <summary>The hidden-layer activation.</summary>
         public Activation Activation => _activation;
@@ -75,7 +77,7 @@ namespace Entk.Models
         public bool HasBias => _bias;
 
         /// <summary>Per-layer weight multipliers s_l (1 in the standard parametrisation).</summary>
-        public IReadOnlyList<double> WeightScales => _scales;
+        public IReadOnlyList<double> WeightScales { get; }
 
         /// <summary>Multiplier of every bias (1 in the standard parametrisation, σ_b in the NTK one).</summary>
         public double BiasScale => _biasScale;
@@ -204,6 +206,9 @@ namespace Entk.Models
 
         internal override Kernels.IStructuredKernels? Structured => this;
 
+        /// <summary>Expanded weights: a copy of θ per sample, its gradient and the activations (measured ≈ 3·P doubles per sample).</summary>
+        internal override long JacobianWorkBytesPerSample => 3L * ParameterCount * sizeof(double);
+
         private Tensor ActivationDerivative(Tensor z) => _activation switch
         {
             Activation.Identity => torch.ones_like(z),
@@ -255,7 +260,8 @@ namespace Entk.Models
             long tensors = Layout.Tensors.Count;
             // Every per-tensor kernel is kept until the groups are summed (2 copies each: rule output and reduced form).
             long one = reduction.IsFlattened ? 8L * n1 * n2 * c * c : 8L * n1 * n2;
-            return one * (2 * tensors + 2) + 8L * (n1 + n2) * c * width * _widths.Length * 2;
+            // Per-tensor kernels (rule output and reduced form), their sum and the groups' accumulators; measured peak ≈ 17 copies for 6 tensors.
+            return MemoryBudget.Sum(MemoryBudget.Product(one, 2 * tensors + 5), MemoryBudget.Product(8, n1 + n2, c, width, _widths.Length, 2));
         }
 
         Tensor[] Kernels.IStructuredKernels.PerTensor(Tensor x1, Tensor? x2, Kernels.KernelReduction reduction, double[] s)

@@ -69,11 +69,15 @@ namespace Entk.Models
         /// <summary>All p² inputs, row i = n·p + m holding concat(onehot(n), onehot(m)) (p² × 2p).</summary>
         /// <param name="p">Modulus (≥ 3).</param>
         /// <returns>The input matrix.</returns>
+        /// <exception cref="MemoryBudgetExceededException">The 2·p³ numbers exceed the memory budget or one array's capacity (checked before allocating).</exception>
         public static Matrix AllInputs(int p)
         {
             Check.InRange(p, 3, 4096, nameof(p));
             int n = p * p;
-            var d = new double[(long)n * 2 * p];
+            long elements = MemoryBudget.Product(n, 2L * p);
+            MemoryBudget.Require(Check.Inv($"all p² inputs p² × 2p = {n} × {2 * p}"), elements > Array.MaxLength ? long.MaxValue : MemoryBudget.Product(8, elements), MemoryBudget.DefaultBytes,
+                "Use a smaller modulus p (the inputs alone hold 2·p³ numbers).");
+            var d = new double[elements];
             for (int a = 0; a < p; a++)
                 for (int b = 0; b < p; b++)
                 {

@@ -97,6 +97,9 @@ namespace Entk.Models
         /// <summary>Bytes per sample of transient memory while computing Jacobians (besides the result).</summary>
         internal virtual long JacobianWorkBytesPerSample => 8L * ParameterCount * sizeof(double);
 
+        /// <summary>Whether per-sample Jacobians are computed for a chunk of samples at once (expanded weights) rather than one sample at a time.</summary>
+        internal virtual bool BatchesJacobians => false;
+
         /// <summary>Structured (closed-form) kernels, when the model has them.</summary>
         internal virtual Kernels.IStructuredKernels? Structured => null;
 
@@ -171,6 +174,8 @@ namespace Entk.Models
         /// <summary>Whether <see cref="ForwardPerSample"/> is implemented.</summary>
         protected virtual bool SupportsPerSampleParameters => false;
 
+        internal override bool BatchesJacobians => SupportsPerSampleParameters;
+
         internal Tensor[] ParameterTensors()
         {
             var result = new Tensor[Layout.Tensors.Count];
@@ -204,7 +209,7 @@ namespace Entk.Models
         private void CheckOutput(Tensor y, long n)
         {
             if (y.dim() != 2 || y.shape[0] != n || y.shape[1] != OutputDimension)
-                throw new InvalidOperationException(Check.Inv($"Model '{Name}' returned shape {Check.Shape(y.shape)}; expected [{n}, {OutputDimension}]."));
+                throw new ModelOutputShapeException(Name, Check.Inv($"[{n}, {OutputDimension}]"), Check.Shape(y.shape));
         }
 
         internal override Tensor[] JacobianTensors(Tensor x, Tensor outputWeights, int chunkSize, Action<int>? samplesDone)
@@ -250,28 +255,10 @@ namespace Entk.Models
             }
             else
             {
-                var baseParams = ParameterTensors();
-                var leaves = baseParams.Select(p => p.clone().requires_grad_(true)).ToArray();
-                for (long i = 0; i < n; i++)
-                {
-                    using var scope = torch.NewDisposeScope();
-                    var y = Forward(x.narrow(0, i, 1), leaves);
-                    CheckOutput(y, 1);
-                    var yv = y.mm(wt);
-                    if (!yv.requires_grad) { samplesDone?.Invoke(1); continue; }
-                    for (long k = 0; k < v; k++)
-                    {
-                        using var perOutput = torch.NewDisposeScope();
-                        var grads = torch.autograd.grad(new[] { yv[0, k] }, leaves, retain_graph: k < v - 1, allow_unused: true);
-                        for (int t = 0; t < infos.Count; t++)
-                        {
-                            var g = grads[t];
-                            if (g is null || g.IsInvalid) continue;
-                            result[t][i, k].copy_(g.reshape(infos[t].Count));
-                        }
-                    }
-                    samplesDone?.Invoke(1);
-                }
+                using var session = OpenSession();
+                var all = Enumerable.Range(0, infos.Count).ToArray();
+                var parts = PerSampleJacobians.Loop(session, x, outputWeights, all, infos.Select(i => (long)i.Count).ToArray(), samplesDone);
+                for (int t = 0; t < infos.Count; t++) result[t].copy_(parts[t]);
             }
             return result;
         }

@@ -11,7 +11,7 @@ namespace Entk.Models
         internal ParameterTensorInfo(string name, IReadOnlyList<int> shape, int offset)
         {
             Name = name;
-            Shape = shape.ToArray();
+            Shape = ReadOnly.Copy(shape);
             Offset = offset;
             long count = 1;
             foreach (int d in shape) count *= d;
@@ -48,7 +48,7 @@ namespace Entk.Models
             Name = Check.NotNull(name, nameof(name));
             Check.NotNull(tensorNames, nameof(tensorNames));
             if (tensorNames.Count == 0) throw new EntkArgumentException(nameof(tensorNames), "at least one tensor name", "an empty list");
-            TensorNames = tensorNames.ToArray();
+            TensorNames = ReadOnly.Copy(tensorNames);
         }
 
         /// <summary>Creates a group from tensor names.</summary>
@@ -96,10 +96,11 @@ namespace Entk.Models
                 offset = checked(offset + _tensors[i].Count);
             }
             Count = offset;
+            Tensors = ReadOnly.View(_tensors);
         }
 
         /// <summary>The tensors in θ order.</summary>
-        public IReadOnlyList<ParameterTensorInfo> Tensors => _tensors;
+        public IReadOnlyList<ParameterTensorInfo> Tensors { get; }
 
         /// <summary>Total number of parameters P.</summary>
         public int Count { get; }
@@ -126,7 +127,7 @@ namespace Entk.Models
         public bool Contains(string name) => name is not null && _index.ContainsKey(name);
 
         /// <summary>The default layerwise grouping: one group per tensor, named after it.</summary>
-        public IReadOnlyList<ParameterGroup> PerTensorGroups => _tensors.Select(t => ParameterGroup.Of(t.Name, t.Name)).ToArray();
+        public IReadOnlyList<ParameterGroup> PerTensorGroups => ReadOnly.Copy(_tensors.Select(t => ParameterGroup.Of(t.Name, t.Name)));
 
         /// <summary>Validates groups against this layout (known, non-overlapping tensor names, unique group names).</summary>
         internal void ValidateGroups(IReadOnlyList<ParameterGroup> groups, string paramName)

@@ -37,8 +37,8 @@ namespace Entk.Models
         /// <summary>W as an m × n matrix.</summary>
         public Matrix W => Matrix.Wrap(Hidden, Features, Theta.Slice(0, Hidden * Features).ToArray());
 
-        /// <summary>b as a length-n array (copy).</summary>
-        public double[] B => Theta.Slice(Hidden * Features, Features).ToArray();
+        /// <summary>b, length n (a read-only copy).</summary>
+        public IReadOnlyList<double> B => Array.AsReadOnly(Theta.Slice(Hidden * Features, Features).ToArray());
 
         /// <summary>Creates the model from W (m × n) and b (length n).</summary>
         /// <param name="w">W, m × n.</param>

@@ -23,12 +23,18 @@ namespace Entk.Models
         private readonly long[] _inputShape;
         private readonly object _gate = new();
 
-        private TorchModuleModel(string name, nn.Module<Tensor, Tensor> module, ParameterLayout layout, int inputDimension, int outputDimension, long[] inputShape)
+        private readonly bool _integerInputs;
+
+        private TorchModuleModel(string name, nn.Module<Tensor, Tensor> module, ParameterLayout layout, int inputDimension, int outputDimension, long[] inputShape, bool integerInputs)
             : base(name, layout, inputDimension, outputDimension)
         {
             _module = module;
             _inputShape = inputShape;
+            _integerInputs = integerInputs;
         }
+
+        /// <summary>Whether the module takes integer inputs (token ids): rows are converted to int64 instead of the parameter dtype.</summary>
+        public bool IntegerInputs => _integerInputs;
 
         /// <summary>Wraps a module.</summary>
         /// <param name="module">The module; its forward takes (N, inputShape...) and returns (N, C).</param>
@@ -36,10 +42,12 @@ namespace Entk.Models
         /// <param name="outputDimension">Number of outputs C.</param>
         /// <param name="inputShape">Optional per-sample shape the flattened row is reshaped to (product = inputDimension), e.g. [1, 28, 28]; default [inputDimension].</param>
         /// <param name="name">Optional model name (default: the module's type name).</param>
+        /// <param name="integerInputs">True when the module's forward takes int64 inputs (token ids, e.g. an nn.Embedding first):
+        /// input values must then be integers and are converted to int64 (default false: converted to the parameters' dtype).</param>
         /// <returns>The wrapper.</returns>
         /// <exception cref="EntkArgumentException">No parameters, or an inputShape whose product differs from inputDimension.</exception>
         /// <exception cref="NonFiniteValueException">A parameter is NaN or ±Infinity.</exception>
-        public static TorchModuleModel Wrap(nn.Module<Tensor, Tensor> module, int inputDimension, int outputDimension, IReadOnlyList<int>? inputShape = null, string? name = null)
+        public static TorchModuleModel Wrap(nn.Module<Tensor, Tensor> module, int inputDimension, int outputDimension, IReadOnlyList<int>? inputShape = null, string? name = null, bool integerInputs = false)
         {
             Check.NotNull(module, nameof(module));
             Check.Positive(inputDimension, nameof(inputDimension));
@@ -63,7 +71,7 @@ namespace Entk.Models
                     if (!double.IsFinite(data[i])) throw new NonFiniteValueException(nameof(module), pname + "[" + i + "]", data[i]);
             }
             var layout = new ParameterLayout(names, shapes);
-            return new TorchModuleModel(name ?? module.GetType().Name, module, layout, inputDimension, outputDimension, shape);
+            return new TorchModuleModel(name ?? module.GetType().Name, module, layout, inputDimension, outputDimension, shape, integerInputs);
         }
 
         /// <inheritdoc />
@@ -87,6 +95,15 @@ namespace Entk.Models
         }
 
         private Tensor Reshape(Tensor x) => x.reshape(new long[] { x.shape[0] }.Concat(_inputShape).ToArray());
+
+        /// <summary>The module's input from float64 rows: reshaped, converted to int64 (integer inputs, checked) or to the parameters' dtype.</summary>
+        private Tensor Prepare(Tensor x, ScalarType dtype)
+        {
+            if (!_integerInputs) return Reshape(x.to(dtype));
+            if (!x.eq(x.round()).all().item<bool>())
+                throw new EntkArgumentException("x", "integer values (the module takes token ids)", "non-integer values", "Model '" + Name + "' was wrapped with integerInputs: true.");
+            return Reshape(x.to(ScalarType.Int64));
+        }
 
         private T WithEvalMode<T>(Func<TorchSharp.Modules.Parameter[], T> body)
         {
@@ -124,9 +141,9 @@ namespace Entk.Models
             var dtype = ParameterType(ps);
             return new ForwardSession(ps.Select(p => (Tensor)p).ToArray(), x =>
             {
-                var y = _module.forward(Reshape(x.to(dtype))).to(ScalarType.Float64);
+                var y = _module.forward(Prepare(x, dtype)).to(ScalarType.Float64);
                 if (y.numel() != x.shape[0] * OutputDimension)
-                    throw new InvalidOperationException(Check.Inv($"Module '{Name}' returned shape {Check.Shape(y.shape)}; expected [{x.shape[0]}, {OutputDimension}]."));
+                    throw new ModelOutputShapeException(Name, Check.Inv($"[{x.shape[0]}, {OutputDimension}]"), Check.Shape(y.shape));
                 return y.reshape(x.shape[0], OutputDimension);
             }, () =>
             {
@@ -141,45 +158,20 @@ namespace Entk.Models
 
         internal override Tensor EvaluateTensor(Tensor x) => WithEvalMode(ps =>
         {
-            var y = _module.forward(Reshape(x.to(ParameterType(ps)))).to(ScalarType.Float64);
+            var y = _module.forward(Prepare(x, ParameterType(ps))).to(ScalarType.Float64);
             if (y.numel() != x.shape[0] * OutputDimension)
-                throw new InvalidOperationException(Check.Inv($"Module '{Name}' returned shape {Check.Shape(y.shape)}; expected [{x.shape[0]}, {OutputDimension}]."));
+                throw new ModelOutputShapeException(Name, Check.Inv($"[{x.shape[0]}, {OutputDimension}]"), Check.Shape(y.shape));
             return y.reshape(x.shape[0], OutputDimension);
         });
 
-        internal override Tensor[] JacobianTensors(Tensor x, Tensor outputWeights, int chunkSize, Action<int>? samplesDone) => WithEvalMode(ps =>
+        internal override Tensor[] JacobianTensors(Tensor x, Tensor outputWeights, int chunkSize, Action<int>? samplesDone)
         {
-            long n = x.shape[0];
-            long v = outputWeights.shape[0];
+            using var session = OpenSession();
             var infos = Layout.Tensors;
-            var result = new Tensor[infos.Count];
-            for (int t = 0; t < infos.Count; t++) result[t] = torch.zeros(new long[] { n, v, infos[t].Count }, ScalarType.Float64);
-            foreach (var p in ps) if (!p.requires_grad) p.requires_grad_(true);
-            var dtype = ParameterType(ps);
-            var wt = outputWeights.t();
-            using var grad = torch.enable_grad();
-            for (long i = 0; i < n; i++)
-            {
-                using var scope = torch.NewDisposeScope();
-                var y = _module.forward(Reshape(x.narrow(0, i, 1).to(dtype))).to(ScalarType.Float64);
-                if (y.numel() != OutputDimension)
-                    throw new InvalidOperationException(Check.Inv($"Module '{Name}' returned shape {Check.Shape(y.shape)} for one sample; expected [1, {OutputDimension}]."));
-                var yv = y.reshape(1, OutputDimension).mm(wt);
-                if (!yv.requires_grad) { samplesDone?.Invoke(1); continue; }
-                for (long k = 0; k < v; k++)
-                {
-                    using var perOutput = torch.NewDisposeScope();
-                    var grads = torch.autograd.grad(new[] { yv[0, k] }, ps, retain_graph: k < v - 1, allow_unused: true);
-                    for (int t = 0; t < infos.Count; t++)
-                    {
-                        var g = grads[t];
-                        if (g is null || g.IsInvalid) continue;
-                        result[t][i, k].copy_(g.to(ScalarType.Float64).reshape(infos[t].Count));
-                    }
-                }
-                samplesDone?.Invoke(1);
-            }
-            return result;
-        });
+            return PerSampleJacobians.Loop(session, x, outputWeights, Enumerable.Range(0, infos.Count).ToArray(), infos.Select(i => (long)i.Count).ToArray(), samplesDone);
+        }
+
+        /// <summary>The wrapped module (for the layer-rule engine's hooks; never modified).</summary>
+        internal nn.Module<Tensor, Tensor> Module => _module;
     }
 }

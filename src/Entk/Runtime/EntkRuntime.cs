@@ -24,13 +24,19 @@ namespace Entk
     public sealed record RuntimeOptions
     {
         /// <summary>
-        /// Tune the native allocators (default true): ask libtorch for transparent huge pages on allocations ≥ 2 MiB
-        /// (THP_MEM_ALLOC_ENABLE=1) and set glibc malloc's mmap threshold (32 MiB), trim threshold (1 GiB) and top pad
-        /// (64 MiB), each unless the environment already sets it. On the virtual machines Entk was measured on, a first
-        /// touch of a fresh page cost about 13 µs, so large temporaries became 7–14× cheaper. Takes effect for libtorch
-        /// only when applied before its first allocation.
+        /// Tune glibc malloc (default true): mmap threshold 32 MiB, trim threshold 1 GiB and top pad 64 MiB, each unless the
+        /// environment already sets it, so that freed temporaries are reused instead of being returned to the kernel and
+        /// faulted in again (a first touch of a fresh page cost about 13 µs on the virtual machines Entk was measured on).
         /// </summary>
         public bool TuneAllocator { get; init; } = true;
+
+        /// <summary>
+        /// Ask libtorch for transparent huge pages on allocations ≥ 2 MiB (THP_MEM_ALLOC_ENABLE=1; default false). Fewer page
+        /// faults for large fresh tensors, but together with the malloc tuning the 2 MiB-aligned blocks fragment the heap:
+        /// measured, a Lanczos run on a 6,000-dimensional layer-rule operator grew the resident memory by 870 MB instead of
+        /// 25 MB, which no memory estimate can honestly account for. Takes effect only before libtorch's first allocation.
+        /// </summary>
+        public bool TransparentHugePages { get; init; }
 
         /// <summary>
         /// Switch oneMKL's conditional numerical reproducibility to AUTO (default true; skipped when MKL_CBWR is set), so
@@ -46,8 +52,9 @@ namespace Entk
     /// <summary>What <see cref="EntkRuntime"/> has applied to the process (immutable snapshot).</summary>
     public sealed class RuntimeSettings
     {
-        internal RuntimeSettings(bool configured, string allocator, string reproducibility, ThreadPolicy threads)
+        internal RuntimeSettings(bool configured, string allocator, string reproducibility, ThreadPolicy threads, string waitPolicy)
         {
+            WaitPolicy = waitPolicy;
             Configured = configured;
             AllocatorTuning = allocator;
             Reproducibility = reproducibility;
@@ -66,8 +73,11 @@ namespace Entk
         /// <summary>The thread policy Entk applies.</summary>
         public ThreadPolicy Threads { get; }
 
+        /// <summary>OpenMP's wait policy as Entk left it ("PASSIVE (set by Entk)", "set by OMP_WAIT_POLICY=…", or why not).</summary>
+        public string WaitPolicy { get; }
+
         /// <inheritdoc />
-        public override string ToString() => "allocator: " + AllocatorTuning + "; mkl reproducibility: " + Reproducibility + "; threads: " + Threads;
+        public override string ToString() => "allocator: " + AllocatorTuning + "; mkl reproducibility: " + Reproducibility + "; threads: " + Threads + "; OpenMP wait policy: " + WaitPolicy;
     }
 
     /// <summary>
@@ -86,7 +96,8 @@ namespace Entk
         private const int MklCbwrAuto = 2;
         private const int MTrimThreshold = -1, MTopPad = -2, MMmapThreshold = -3;
         private static readonly object Gate = new();
-        private static RuntimeSettings _current = new(false, "none (EntkRuntime.Configure not called)", "not set (EntkRuntime.Configure not called)", ThreadPolicy.Auto);
+        private static RuntimeSettings _current = new(false, "none (EntkRuntime.Configure not called)", "not set (EntkRuntime.Configure not called)", ThreadPolicy.Auto,
+            "not set (EntkRuntime.Configure not called)");
 
         [DllImport("libc", EntryPoint = "mallopt")]
         private static extern int Mallopt(int param, int value);
@@ -119,29 +130,50 @@ namespace Entk
             if (!Enum.IsDefined(o.Threads)) throw new EntkArgumentException(nameof(options) + ".Threads", "a defined ThreadPolicy", o.Threads.ToString());
             lock (Gate)
             {
-                string allocator = _current.Configured && _current.AllocatorTuning.StartsWith("THP", StringComparison.Ordinal) ? _current.AllocatorTuning
-                    : o.TuneAllocator ? TuneAllocator() : "none (RuntimeOptions.TuneAllocator = false)";
+                string allocator = _current.Configured && (_current.AllocatorTuning.StartsWith("THP", StringComparison.Ordinal) || _current.AllocatorTuning.StartsWith("malloc", StringComparison.Ordinal)) ? _current.AllocatorTuning
+                    : o.TuneAllocator || o.TransparentHugePages ? TuneAllocator(o.TuneAllocator, o.TransparentHugePages) : "none (RuntimeOptions.TuneAllocator = false)";
+                // OpenMP reads its wait policy when libtorch's libgomp loads: set passive waiting first (SetReproducible loads it).
+                // Idle OpenMP threads then sleep instead of spinning, which on a machine whose cores are shared made two threads
+                // slower than one by up to 30× (a 1,000² eigh took 5.9 s instead of 0.17 s).
+                string waitPolicy = _current.WaitPolicy;
+                if (o.Threads != ThreadPolicy.Unmanaged && !_current.Configured) waitPolicy = SetPassiveWaiting();
                 string repro = _current.Reproducibility == "AUTO" ? "AUTO" : o.Reproducible ? SetReproducible() : "not set (RuntimeOptions.Reproducible = false)";
-                _current = new RuntimeSettings(true, allocator, repro, o.Threads);
+                _current = new RuntimeSettings(true, allocator, repro, o.Threads, waitPolicy);
+                if (o.Threads == ThreadPolicy.Single) torch.set_num_threads(1);
                 return _current;
             }
         }
 
-        private static string TuneAllocator()
+        private static string TuneAllocator(bool malloc, bool thp)
         {
             if (!OperatingSystem.IsLinux()) return "none (not Linux)";
             try
             {
                 var applied = new List<string>();
-                if (GetEnv("THP_MEM_ALLOC_ENABLE") == IntPtr.Zero && SetEnv("THP_MEM_ALLOC_ENABLE", "1", 0) == 0) applied.Add("THP for libtorch allocations ≥ 2 MiB");
-                if (GetEnv("MALLOC_MMAP_THRESHOLD_") == IntPtr.Zero && Mallopt(MMmapThreshold, 32 << 20) == 1) applied.Add("malloc mmap threshold 32 MiB");
-                if (GetEnv("MALLOC_TRIM_THRESHOLD_") == IntPtr.Zero && Mallopt(MTrimThreshold, 1 << 30) == 1) applied.Add("trim threshold 1 GiB");
-                if (GetEnv("MALLOC_TOP_PAD_") == IntPtr.Zero && Mallopt(MTopPad, 64 << 20) == 1) applied.Add("top pad 64 MiB");
+                if (thp && GetEnv("THP_MEM_ALLOC_ENABLE") == IntPtr.Zero && SetEnv("THP_MEM_ALLOC_ENABLE", "1", 0) == 0) applied.Add("THP for libtorch allocations ≥ 2 MiB");
+                if (malloc && GetEnv("MALLOC_MMAP_THRESHOLD_") == IntPtr.Zero && Mallopt(MMmapThreshold, 32 << 20) == 1) applied.Add("malloc mmap threshold 32 MiB");
+                if (malloc && GetEnv("MALLOC_TRIM_THRESHOLD_") == IntPtr.Zero && Mallopt(MTrimThreshold, 1 << 30) == 1) applied.Add("trim threshold 1 GiB");
+                if (malloc && GetEnv("MALLOC_TOP_PAD_") == IntPtr.Zero && Mallopt(MTopPad, 64 << 20) == 1) applied.Add("top pad 64 MiB");
                 return applied.Count == 0 ? "none (set by the environment)" : string.Join(", ", applied);
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
             {
                 return "unavailable (" + e.GetType().Name + ")";
+            }
+        }
+
+        private static string SetPassiveWaiting()
+        {
+            try
+            {
+                string? env = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
+                if (!string.IsNullOrEmpty(env)) return "set by OMP_WAIT_POLICY=" + env;
+                if (!OperatingSystem.IsLinux()) return "not set (not Linux)";
+                return SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0) == 0 ? "PASSIVE (set by Entk; takes effect if libtorch was not loaded yet)" : "not set (setenv failed)";
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                return "not set (" + e.GetType().Name + ")";
             }
         }
 

@@ -5,9 +5,10 @@ using NUnit.Framework;
 
 namespace Entk.Tests.Metrics
 {
-    [TestFixture]
-    public class CliffRotationTests
+    public class CliffRotationTests : BackendFixture
     {
+        public CliffRotationTests(Linalg.LinearAlgebraBackend backend) : base(backend) { }
+
         /// <summary>
         /// Synthetic first cliff: the 56 n- and m-modes for p = 29, mixed by a seeded random rotation and
         /// sign flips. TwoStage(L_n, L_m) must recover every mode pair exactly: each atom correlates

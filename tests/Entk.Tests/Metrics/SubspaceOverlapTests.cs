@@ -5,9 +5,10 @@ using NUnit.Framework;
 
 namespace Entk.Tests.Metrics
 {
-    [TestFixture]
-    public class SubspaceOverlapTests
+    public class SubspaceOverlapTests : BackendFixture
     {
+        public SubspaceOverlapTests(Linalg.LinearAlgebraBackend backend) : base(backend) { }
+
         [TestCase("n", 7)]
         [TestCase("sum", 29)]
         [TestCase("axis_sum", 13)]
@@ -91,7 +92,8 @@ namespace Entk.Tests.Metrics
             var cols = Enumerable.Range(0, 4).Select(mixed.Column).Append(sum.Cosine(10)).ToArray();
             var full = MetricsTestUtil.FromColumns(cols);
             var rank = SubspaceOverlap.PerFrequency(full, sum);
-            Assert.That(rank.Family, Is.EqualTo("sum"));
+            Assert.That(rank.Family.Name, Is.EqualTo("sum"));
+            Assert.That(rank.Family.Kind, Is.EqualTo(FourierFamilyKind.Sum));
             Assert.That(rank.ByFrequency.Count, Is.EqualTo(14));
             Assert.That(rank.ScoreOf(1), Is.EqualTo(2).Within(1e-10));
             Assert.That(rank.ScoreOf(12), Is.EqualTo(2).Within(1e-10));
@@ -154,9 +156,10 @@ namespace Entk.Tests.Metrics
         }
     }
 
-    [TestFixture]
-    public class PrincipalAnglesTests
+    public class PrincipalAnglesTests : BackendFixture
     {
+        public PrincipalAnglesTests(Linalg.LinearAlgebraBackend backend) : base(backend) { }
+
         [Test]
         public void Compute_RotatedCopy_AllAnglesZero()
         {

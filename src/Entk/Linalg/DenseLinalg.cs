@@ -1,9 +1,8 @@
 using System;
 using Entk.Internal;
-using TorchSharp;
-using static TorchSharp.torch;
+using Entk.Linalg.Providers;
 
-namespace Entk.Torch
+namespace Entk.Linalg
 {
     /// <summary>Eigenpairs of a small symmetric matrix, eigenvalues ascending (internal helper result).</summary>
     internal sealed class AscendingEigen
@@ -20,10 +19,11 @@ namespace Entk.Torch
     }
 
     /// <summary>
-    /// Float64 QR / SVD / eigh helpers for the metrics. Callers validate shapes and finiteness in
-    /// managed code before calling (some native entry points abort the process on bad shapes).
+    /// Float64 QR / SVD / symmetric eigen helpers for the metrics, run by the backend <see cref="LinearAlgebraControl"/>
+    /// chooses. Callers validate shapes and finiteness in managed code before calling (some native entry points abort the
+    /// process on bad shapes); the rank decisions are made here, identically for every backend.
     /// </summary>
-    internal static class TorchLinalg
+    internal static class DenseLinalg
     {
         /// <summary>Relative tolerance on |R_ii| (QR) or σ_i (SVD) below which a direction counts as numerically absent.</summary>
         public const double RankTolerance = 1e-10;
@@ -37,9 +37,8 @@ namespace Entk.Torch
         public static Matrix OrthonormalColumns(Matrix a, string name)
         {
             if (a.Rows < a.Columns || a.Columns < 1) throw new InvalidOperationException("internal: OrthonormalColumns needs Rows ≥ Columns ≥ 1");
-            using var scope = torch.NewDisposeScope();
-            var (q, r) = TorchOps.Native("reduced QR", () => torch.linalg.qr(TorchOps.ToTensor(a), torch.linalg.QRMode.Reduced));
-            var diag = TorchOps.ToArray(r.diagonal().abs());
+            var qr = LinearAlgebraControl.ForFactor(a.Rows, a.Columns, "qr").Qr(a);
+            var diag = qr.AbsDiagonalR;
             double max = 0, min = double.PositiveInfinity;
             int worst = 0;
             for (int i = 0; i < diag.Length; i++)
@@ -52,7 +51,7 @@ namespace Entk.Torch
                     worst == 0 || !(max > 0)
                         ? Check.Inv($"column {worst} numerically zero (|R[{worst},{worst}]| = {Check.R(min)}, max |R_ii| = {Check.R(max)}, shape {Check.Shape(a.Rows, a.Columns)})")
                         : Check.Inv($"column {worst} (numerically) in the span of columns 0..{worst - 1} (|R[{worst},{worst}]| = {Check.R(min)}, max |R_ii| = {Check.R(max)}, shape {Check.Shape(a.Rows, a.Columns)})"));
-            return TorchOps.ToMatrix(q);
+            return qr.Q;
         }
 
         /// <summary>
@@ -63,34 +62,60 @@ namespace Entk.Torch
         public static Matrix RangeBasis(Matrix a)
         {
             if (a.Rows == 0 || a.Columns == 0) return Matrix.Zeros(a.Rows, 0);
-            using var scope = torch.NewDisposeScope();
-            var (u, s, _) = TorchOps.Native("thin SVD", () => torch.linalg.svd(TorchOps.ToTensor(a), fullMatrices: false));
-            var sv = TorchOps.ToArray(s);
+            var svd = LinearAlgebraControl.ForFactor(a.Rows, a.Columns, "svd").Svd(a);
+            var sv = svd.S;
             double smax = sv.Length == 0 ? 0 : sv[0];
             int rank = 0;
             while (rank < sv.Length && smax > 0 && sv[rank] > RankTolerance * smax) rank++;
             if (rank == 0) return Matrix.Zeros(a.Rows, 0);
-            return TorchOps.ToMatrix(u.narrow(1, 0, rank));
+            return rank == svd.U.Columns ? svd.U : svd.U.SliceColumns(0, rank);
         }
 
         /// <summary>Singular values, descending (min(Rows, Columns) of them; empty for an empty matrix).</summary>
         public static double[] SingularValues(Matrix a)
         {
             if (a.Rows == 0 || a.Columns == 0) return Array.Empty<double>();
-            using var scope = torch.NewDisposeScope();
-            var s = TorchOps.Native("singular values (svdvals)", () => torch.linalg.svdvals(TorchOps.ToTensor(a)));
-            return TorchOps.ToArray(s);
+            return LinearAlgebraControl.ForFactor(a.Rows, a.Columns, "singular values").SingularValues(a);
         }
 
         /// <summary>Eigendecomposition of a (numerically) symmetric k × k matrix, symmetrised as (A + Aᵀ)/2; eigenvalues ascending.</summary>
         public static AscendingEigen EighAscending(Matrix a)
         {
             if (a.Rows != a.Columns || a.Rows == 0) throw new InvalidOperationException("internal: EighAscending needs a non-empty square matrix");
-            using var scope = torch.NewDisposeScope();
-            var t = TorchOps.ToTensor(a);
-            t = (t + t.t()) * 0.5;
-            var (vals, vecs) = TorchOps.Native("symmetric eigendecomposition (eigh)", () => torch.linalg.eigh(t));
-            return new AscendingEigen(TorchOps.ToArray(vals), TorchOps.ToMatrix(vecs));
+            int n = a.Rows;
+            var e = LinearAlgebraControl.ForEigen(n, "symmetric eigen").SymmetricEigen(SymmetrizedShifted(a, 0), n, vectors: true);
+            var values = (double[])e.Values.Clone();
+            Array.Reverse(values);
+            var v = e.Vectors!.Span;
+            var d = new double[(long)n * n];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    d[(long)i * n + j] = v[i * n + (n - 1 - j)];
+            return new AscendingEigen(values, Matrix.Wrap(n, n, d));
+        }
+
+        /// <summary>(A + Aᵀ)/2 + shift·I as a new matrix (A square).</summary>
+        public static Matrix SymmetrizedShifted(Matrix a, double shift)
+        {
+            int n = a.Rows;
+            var s = a.Span;
+            var d = new double[(long)n * n];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    d[(long)i * n + j] = (s[i * n + j] + s[j * n + i]) * 0.5;
+            if (shift != 0)
+                for (int i = 0; i < n; i++) d[(long)i * n + i] += shift;
+            return Matrix.Wrap(n, n, d);
+        }
+
+        /// <summary>mean(diag A).</summary>
+        public static double MeanDiagonal(Matrix a)
+        {
+            int n = a.Rows;
+            var s = a.Span;
+            double sum = 0;
+            for (int i = 0; i < n; i++) sum += s[i * n + i];
+            return sum / n;
         }
     }
 }

@@ -1,0 +1,110 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json.Nodes;
+using Entk.Kernels;
+using Entk.Linalg;
+using Entk.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Entk.Cli
+{
+    /// <summary>
+    /// `entk memory-probe` (hidden): runs one eNTK computation in a fresh process and prints its memory estimate beside the
+    /// measured peak (VmHWM minus the resident memory just before the computation, after a tiny warm-up that loads the
+    /// native code paths). The tests run it once per route to check that every estimate is honest: at least the measured
+    /// peak and at most 1.5 times it.
+    /// </summary>
+    internal static partial class Commands
+    {
+        internal static Command MemoryProbe()
+        {
+            var c = new Command("memory-probe", "(internal) the memory estimate of one route beside its measured peak, as JSON.") { Hidden = true };
+            var name = new Option<string>("--case") { Required = true };
+            c.Options.Add(name);
+            c.SetAction(p => Guard(() => RunMemoryProbe(p.GetValue(name)!)));
+            return c;
+        }
+
+        private static long Kb(string key) => long.Parse(File.ReadAllLines("/proc/self/status").First(l => l.StartsWith(key, StringComparison.Ordinal))
+            .Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+
+        private static int RunMemoryProbe(string name)
+        {
+            torch.random.manual_seed(0);
+            static nn.Module<Tensor, Tensor> L(long i, long o) => nn.Linear(i, o, dtype: ScalarType.Float64);
+            var mlp = TorchModuleModel.Wrap(nn.Sequential(("0", L(100, 512)), ("1", nn.Tanh()), ("2", L(512, 512)), ("3", nn.Tanh()), ("4", L(512, 10))), 100, 10, name: "mlp");
+            var rng = new Random(1);
+            Matrix X(int n, int d) => Matrix.FromArray(n, d, Enumerable.Range(0, n * d).Select(_ => rng.NextDouble() * 2 - 1).ToArray());
+            var dense = DenseNetwork.CreateRandom(new[] { 50, 400, 400, 10 }, Activation.Tanh, 2);
+            MemoryEstimate est;
+            Func<object> run;
+            Func<object> warm;
+            switch (name)
+            {
+                case "rules-traced":
+                {
+                    var x = X(3000, 100);
+                    est = EmpiricalNtk.EstimateMemory(mlp, KernelReduction.TraceMean, x.Rows, inputs: x);
+                    run = () => EmpiricalNtk.Compute(mlp, KernelReduction.TraceMean, x);
+                    warm = () => EmpiricalNtk.Compute(mlp, KernelReduction.TraceMean, x.SliceRows(0, 4));
+                    break;
+                }
+                case "rules-flattened":
+                {
+                    var x = X(600, 100);
+                    est = EmpiricalNtk.EstimateMemory(mlp, KernelReduction.FlattenClassMajor, x.Rows, inputs: x);
+                    run = () => EmpiricalNtk.Compute(mlp, KernelReduction.FlattenClassMajor, x);
+                    warm = () => EmpiricalNtk.Compute(mlp, KernelReduction.FlattenClassMajor, x.SliceRows(0, 4));
+                    break;
+                }
+                case "rules-operator-spectrum":
+                case "rules-formed-spectrum":
+                {
+                    var x = X(600, 100);
+                    var plans = EmpiricalNtk.PlanSpectrum(mlp, KernelReduction.FlattenClassMajor, x, 20, new NtkOptions(), RidgePolicy.None);
+                    var plan = plans.Single(p => p.Name == (name == "rules-formed-spectrum" ? "formed kernel" : "matrix-free layer-rule operator"));
+                    est = plan.Estimate;
+                    var o = new NtkOptions { MemoryBudgetBytes = est.Bytes };   // only this route (or a cheaper one) fits
+                    run = () => EmpiricalNtk.Spectrum(mlp, KernelReduction.FlattenClassMajor, x, 20, o);
+                    warm = () => EmpiricalNtk.Spectrum(mlp, KernelReduction.FlattenClassMajor, x.SliceRows(0, 8), 4);
+                    break;
+                }
+                case "jacobian-traced":
+                {
+                    var x = X(400, 50);
+                    var o = new NtkOptions { Method = NtkMethod.JacobianContraction };
+                    est = EmpiricalNtk.EstimateMemory(dense, KernelReduction.TraceMean, x.Rows, options: o);
+                    run = () => EmpiricalNtk.Compute(dense, KernelReduction.TraceMean, x, options: o);
+                    warm = () => EmpiricalNtk.Compute(dense, KernelReduction.TraceMean, x.SliceRows(0, 4), options: o);
+                    break;
+                }
+                case "structured-flattened":
+                {
+                    var x = X(400, 50);
+                    var o = new NtkOptions { Method = NtkMethod.Structured };
+                    est = EmpiricalNtk.EstimateMemory(dense, KernelReduction.FlattenClassMajor, x.Rows, options: o);
+                    run = () => EmpiricalNtk.Compute(dense, KernelReduction.FlattenClassMajor, x, options: o);
+                    warm = () => EmpiricalNtk.Compute(dense, KernelReduction.FlattenClassMajor, x.SliceRows(0, 4), options: o);
+                    break;
+                }
+                default:
+                    throw new EntkArgumentException("--case", "rules-traced, rules-flattened, rules-formed-spectrum, rules-operator-spectrum, jacobian-traced or structured-flattened", name);
+            }
+            warm();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            long baseline = Kb("VmRSS:");
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            var r = run();
+            long peak = (Kb("VmHWM:") - baseline) * 1024;
+            GC.KeepAlive(r);
+            Console.Out.WriteLine(new JsonObject { ["case"] = name, ["estimate"] = est.Bytes, ["peak"] = peak, ["ratio"] = (double)est.Bytes / Math.Max(1, peak), ["formula"] = est.Formula }.ToJsonString());
+            return 0;
+        }
+    }
+}
