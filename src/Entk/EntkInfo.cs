@@ -68,7 +68,7 @@ namespace Entk
             Add("mkl reproducibility", rt.Reproducibility);
             Add("allocator", rt.AllocatorTuning);
             Add("thread policy", rt.Threads.ToString());
-            Add("openmp wait policy", rt.WaitPolicy);
+            Add("openmp wait policy", rt.OpenMpWaiting);
             Add("float", "float64");
             Add("memory budget", MemoryBudgetExceededException.FormatBytes(MemoryBudget.DefaultBytes));
             return new EntkInfo(e);

@@ -184,8 +184,10 @@ namespace Entk.Linalg
 
         /// <summary>
         /// The bytes <see cref="TopK"/> holds besides the operator's own memory: the basis and its products 2·n·(m + b), the projected matrix
-        /// (m + b)², and about four n × max(k, b) blocks of Ritz vectors, products and residuals (8 bytes each); m and b as
-        /// the options resolve them. Saturating arithmetic: an overflowing size is refused.
+        /// (m + b)², the restart's kept Ritz vectors and their products 2·n·l (l = k + (m − k)/2 kept at a thick restart), and
+        /// nine n × max(k, b) blocks for the returned Ritz vectors (their QR, products, Rayleigh quotients, residuals, sorting
+        /// and the returned matrix; 8 bytes each); m and b as the options resolve them. Saturating arithmetic: an overflowing
+        /// size is refused.
         /// </summary>
         /// <param name="dimension">n.</param>
         /// <param name="topK">k.</param>
@@ -198,7 +200,9 @@ namespace Entk.Linalg
             long b = Math.Max(1, o.BlockSize ?? 1);
             long m = Math.Max(topK + b, o.BasisSize ?? Math.Max(2L * topK + 40, topK + 100L));
             m = Math.Min(m, n);
-            return MemoryBudget.Sum(MemoryBudget.Product(8, n, m + b, 2), MemoryBudget.Product(8, m + b, m + b, 3), MemoryBudget.Product(8, n, Math.Max(topK, b), 4));
+            long kept = Math.Min(m, topK + Math.Max(1, (m - topK) / 2));
+            return MemoryBudget.Sum(MemoryBudget.Product(8, n, m + b, 2), MemoryBudget.Product(8, m + b, m + b, 3), MemoryBudget.Product(8, n, kept, 2),
+                MemoryBudget.Product(8, n, Math.Max(topK, b), 9));
         }
 
         /// <summary>Orthonormal basis of a block, orthogonal to an existing basis (two passes), deterministic for a generator.</summary>

@@ -54,7 +54,7 @@ namespace Entk
     {
         internal RuntimeSettings(bool configured, string allocator, string reproducibility, ThreadPolicy threads, string waitPolicy)
         {
-            WaitPolicy = waitPolicy;
+            OpenMpWaiting = waitPolicy;
             Configured = configured;
             AllocatorTuning = allocator;
             Reproducibility = reproducibility;
@@ -73,11 +73,11 @@ namespace Entk
         /// <summary>The thread policy Entk applies.</summary>
         public ThreadPolicy Threads { get; }
 
-        /// <summary>OpenMP's wait policy as Entk left it ("PASSIVE (set by Entk)", "set by OMP_WAIT_POLICY=…", or why not).</summary>
-        public string WaitPolicy { get; }
+        /// <summary>A description of OpenMP's wait policy as Entk left it ("PASSIVE (set by Entk)", "set by OMP_WAIT_POLICY=…", or why not).</summary>
+        public string OpenMpWaiting { get; }
 
         /// <inheritdoc />
-        public override string ToString() => "allocator: " + AllocatorTuning + "; mkl reproducibility: " + Reproducibility + "; threads: " + Threads + "; OpenMP wait policy: " + WaitPolicy;
+        public override string ToString() => "allocator: " + AllocatorTuning + "; mkl reproducibility: " + Reproducibility + "; threads: " + Threads + "; OpenMP wait policy: " + OpenMpWaiting;
     }
 
     /// <summary>
@@ -135,7 +135,7 @@ namespace Entk
                 // OpenMP reads its wait policy when libtorch's libgomp loads: set passive waiting first (SetReproducible loads it).
                 // Idle OpenMP threads then sleep instead of spinning, which on a machine whose cores are shared made two threads
                 // slower than one by up to 30× (a 1,000² eigh took 5.9 s instead of 0.17 s).
-                string waitPolicy = _current.WaitPolicy;
+                string waitPolicy = _current.OpenMpWaiting;
                 if (o.Threads != ThreadPolicy.Unmanaged && !_current.Configured) waitPolicy = SetPassiveWaiting();
                 string repro = _current.Reproducibility == "AUTO" ? "AUTO" : o.Reproducible ? SetReproducible() : "not set (RuntimeOptions.Reproducible = false)";
                 _current = new RuntimeSettings(true, allocator, repro, o.Threads, waitPolicy);

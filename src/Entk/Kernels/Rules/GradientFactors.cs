@@ -61,6 +61,19 @@ namespace Entk.Kernels.Rules
         internal virtual Tensor Product(Tensor m) =>
             PerSampleGradients().reshape(Samples * Outputs, Count).mm(m).reshape(Samples, Outputs, m.shape[1]);
 
+        /// <summary>
+        /// Jᵀu in this factor type's own accumulation layout: partials of chunks of one tensor (same type and shapes) add up,
+        /// and <see cref="ProductOperand"/> turns the sum into the operand of <see cref="ProductWithOperand"/> once per
+        /// tensor instead of once per chunk (default: the (P_t, k) layout of <see cref="TransposeProduct"/>).
+        /// </summary>
+        internal virtual Tensor TransposeProductPartial(Tensor u) => TransposeProduct(u);
+
+        /// <summary>The operand of <see cref="ProductWithOperand"/> from a sum of <see cref="TransposeProductPartial"/>.</summary>
+        internal virtual Tensor ProductOperand(Tensor partialSum) => partialSum;
+
+        /// <summary>J·M from an operand made by <see cref="ProductOperand"/>: shape (B, V, k).</summary>
+        internal virtual Tensor ProductWithOperand(Tensor operand) => Product(operand);
+
         /// <summary>Floating-point operations of <see cref="PerSampleGradients"/> (0 when g is stored).</summary>
         internal virtual double FormFlops => 0;
 
@@ -291,6 +304,35 @@ namespace Entk.Kernels.Rules
             if (_a is null) m = z.sum(new long[] { 0, 1 });                                 // (out, k)
             else m = z.permute(2, 3, 0, 1).reshape(Out * k, b * T).mm(_a.reshape(b * T, In)).reshape(Out, k, In).permute(0, 2, 1).reshape(Out * In, k);
             return _alpha == 1 ? m : m * _alpha;
+        }
+
+        /// <inheritdoc />
+        internal override Tensor TransposeProductPartial(Tensor u)
+        {
+            long b = Samples, k = u.shape[2];
+            var z = _d.permute(0, 2, 3, 1).reshape(b, T * Out, Outputs).bmm(u.to(_d.dtype)).reshape(b, T, Out, k);
+            // Bias: (out, k). Weight: (out·k, in), laid out as ((out, k), in); ProductOperand permutes once per tensor.
+            var m = _a is null ? z.sum(new long[] { 0, 1 }) : z.permute(2, 3, 0, 1).reshape(Out * k, b * T).mm(_a.reshape(b * T, In));
+            return _alpha == 1 ? m : m * _alpha;
+        }
+
+        /// <inheritdoc />
+        internal override Tensor ProductOperand(Tensor partialSum)
+        {
+            if (_a is null) return partialSum;                                               // (out, k)
+            long k = partialSum.shape[0] / Out;
+            return partialSum.reshape(Out, k, In).permute(2, 0, 1).reshape(In, Out * k);      // (in, (out, k))
+        }
+
+        /// <inheritdoc />
+        internal override Tensor ProductWithOperand(Tensor operand)
+        {
+            long b = Samples;
+            var op = operand.to(_d.dtype);
+            long k = _a is null ? op.shape[1] : op.shape[1] / Out;
+            var y = _a is null ? op.reshape(1, 1, Out, k).expand(b, T, Out, k) : _a.reshape(b * T, In).mm(op).reshape(b, T, Out, k);
+            var r = _d.reshape(b, Outputs, T * Out).bmm(y.reshape(b, T * Out, k));
+            return _alpha == 1 ? r : r * _alpha;
         }
 
         /// <inheritdoc />

@@ -334,28 +334,36 @@ namespace Entk.Kernels.Rules
                         if (f is not null && seen.Add(f)) f.Release();
         }
 
-        /// <summary>The memory of <see cref="Operator"/>: every sample's factors, plus the product blocks.</summary>
-        public static MemoryEstimate OperatorEstimate(RuleEngine engine, NtkModel model, KernelReduction reduction, Tensor x, double[] s, NtkOptions opts)
+        /// <summary>
+        /// The memory of <see cref="Operator"/>: every sample's factors, the capture's transient memory for one chunk (its
+        /// autograd graph and cotangents, freed before the products start but part of the heap's high-water mark), plus the
+        /// product blocks of <paramref name="columns"/> columns per call.
+        /// </summary>
+        public static MemoryEstimate OperatorEstimate(RuleEngine engine, NtkModel model, KernelReduction reduction, Tensor x, double[] s, NtkOptions opts, int columns = OperatorColumns)
         {
             using var scope = torch.NewDisposeScope();
             var w = OutputWeights(reduction, s);
-            var perSample = engine.FactorBytesPerSample(x.narrow(0, 0, 1), w);
+            var profile = engine.Profile(x.narrow(0, 0, 1), w);
             long n = x.shape[0];
-            long stored = MemoryBudget.Product(perSample.Aggregate(0L, (a, b) => MemoryBudget.Sum(a, b)), n);
+            long perSample = profile.Stored.Aggregate(0L, (a, b) => MemoryBudget.Sum(a, b));
+            long stored = MemoryBudget.Product(perSample, n);
+            long capture = profile.CaptureBytes(ChunkSize(perSample, n, opts));
             long maxCount = model.Layout.Tensors.Max(t => (long)t.Count);
-            long work = MemoryBudget.Sum(MemoryBudget.Product(8, n, model.OutputDimension, OperatorColumns, 4), MemoryBudget.Product(8, maxCount, OperatorColumns, 2));
-            long total = MemoryBudget.Sum(stored, work);
-            return new MemoryEstimate(total, Check.Inv($"stored layer factors {stored} B + product blocks {work} B = {MemoryBudgetExceededException.FormatBytes(total)}"));
+            // A product holds four (N, C, k) blocks and, for the largest tensor, its running sum, one chunk's partial and the
+            // product operand (P_t·k each).
+            long work = MemoryBudget.Sum(MemoryBudget.Product(8, n, model.OutputDimension, columns, 4), MemoryBudget.Product(8, maxCount, columns, 3));
+            long total = MemoryBudget.Sum(stored, capture, work);
+            return new MemoryEstimate(total, Check.Inv($"stored layer factors {stored} B + capture {capture} B + product blocks {work} B = {MemoryBudgetExceededException.FormatBytes(total)}"));
         }
 
-        /// <summary>Columns per call of the layer-rule operator's product.</summary>
+        /// <summary>Columns per call of the layer-rule operator's product (the most; a Lanczos run with block size b uses b).</summary>
         internal const int OperatorColumns = 64;
 
         /// <summary>
         /// The flattened self-kernel as a matrix-free operator K·v = Σ_t J_t (J_tᵀ v) from the stored layer factors of every
         /// sample (rule tensors) and stored per-sample gradients (generic tensors); K is never formed.
         /// </summary>
-        public static KernelOperator Operator(RuleEngine engine, NtkModel model, KernelReduction reduction, Tensor xt, double[] s, NtkOptions opts, string description)
+        public static KernelOperator Operator(RuleEngine engine, NtkModel model, KernelReduction reduction, Tensor xt, double[] s, NtkOptions opts, string description, int columns = OperatorColumns)
         {
             int c = model.OutputDimension;
             long n = xt.shape[0];
@@ -363,7 +371,7 @@ namespace Entk.Kernels.Rules
             bool classMajor = reduction.Kind == KernelReductionKind.FlattenClassMajor;
             var w = OutputWeights(reduction, s).DetachFromDisposeScope();
             engine.CheckOnData(xt, w);
-            var est = OperatorEstimate(engine, model, reduction, xt, s, opts);
+            var est = OperatorEstimate(engine, model, reduction, xt, s, opts, columns);
             MemoryBudget.Require(Check.Inv($"the matrix-free {reduction} operator by layer rules ({est.Formula})"), est.Bytes, opts.Budget,
                 "Alternatives: fewer inputs, NtkMethod.NtkVectorProducts (recomputes instead of storing), or a larger NtkOptions.MemoryBudgetBytes.");
             var perSample = engine.FactorBytesPerSample(xt, w);
@@ -397,16 +405,34 @@ namespace Entk.Kernels.Rules
                 var y = torch.zeros(new long[] { n, c, k }, computeType);
                 foreach (int t in all)
                 {
+                    // Temporaries are freed per chunk (a dispose scope per chunk), so a product holds one chunk's at a time.
+                    using var perTensor = torch.NewDisposeScope();
+                    GradientFactors? first = null;
+                    bool uniform = true;
+                    for (int i = 0; i < chunks.Count; i++)
+                        if (f[i][t] is GradientFactors g)
+                        {
+                            first ??= g;
+                            uniform &= g.GetType() == first.GetType();
+                        }
+                    if (first is null) continue;
                     Tensor? m = null;
                     for (int i = 0; i < chunks.Count; i++)
                     {
                         if (f[i][t] is not GradientFactors g) continue;
-                        var part = g.TransposeProduct(blocks.narrow(0, chunks[i].Start, chunks[i].Count));
-                        m = m is null ? part : m.add_(part);
+                        using var perChunk = torch.NewDisposeScope();
+                        var u = blocks.narrow(0, chunks[i].Start, chunks[i].Count);
+                        var part = uniform ? g.TransposeProductPartial(u) : g.TransposeProduct(u);
+                        if (m is null) m = part.MoveToOuterDisposeScope();
+                        else m.add_(part);
                     }
-                    if (m is null) continue;
+                    var operand = uniform ? first.ProductOperand(m!) : m!;
                     for (int i = 0; i < chunks.Count; i++)
-                        if (f[i][t] is GradientFactors g) y.narrow(0, chunks[i].Start, chunks[i].Count).add_(g.Product(m));
+                    {
+                        if (f[i][t] is not GradientFactors g) continue;
+                        using var perChunk = torch.NewDisposeScope();
+                        y.narrow(0, chunks[i].Start, chunks[i].Count).add_(uniform ? g.ProductWithOperand(operand) : g.Product(operand));
+                    }
                 }
                 var r = classMajor ? y.permute(1, 0, 2).reshape(dim, k) : y.reshape(dim, k);
                 return r.to(ScalarType.Float64);
@@ -415,7 +441,7 @@ namespace Entk.Kernels.Rules
             {
                 Release(f);
                 w.Dispose();
-            }, OperatorColumns);
+            }, columns);
         }
 
         /// <summary>Per-tensor Jacobians (N, V, count_t) in float64 from the rules (formed per-sample gradients), for the parameter side.</summary>
