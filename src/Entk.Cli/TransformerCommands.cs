@@ -150,10 +150,10 @@ namespace Entk.Cli
                 return TransformerOutputs.ReadClaims(folder);
             }
             var sw = Stopwatch.StartNew();
-            var trained = TransformerTraining.Train(TransformerSetup.Create(config, seed), progress);
+            var trained = TransformerTraining.Train(TransformerSetup.Create(config, seed), new TransformerTrainingOptions { Progress = progress });
             var last = trained.History[^1];
             progress.Log(FormattableString.Invariant($"transformer: seed {seed}, trained p = {config.Modulus} for {config.Epochs} epochs ({trained.Steps} steps) in {trained.Seconds:0.0}s; train/test accuracy {last.TrainAccuracy:P1} / {last.TestAccuracy:P1}"));
-            var a = TransformerExperiment.Analyze(trained, options, progress);
+            var a = TransformerExperiment.Analyze(trained, options with { Progress = progress });
             progress.Log(FormattableString.Invariant($"transformer: key frequencies {{{string.Join(", ", a.KeyFrequencies)}}}; kernels + spectra + overlaps {a.AnalysisSeconds:0.0}s (final kernels {a.KernelSeconds:0.0}s, {a.OverTraining.Count} epochs over training)"));
             var claims = TransformerOutputs.Write(output, a, options, sw.Elapsed.TotalSeconds);
             progress.Log(FormattableString.Invariant($"transformer: wrote {folder} in {sw.Elapsed.TotalSeconds:0.0}s; claims: {claims.Count(x => x.Verdict == Verdict.Pass)} pass, {claims.Count(x => x.Verdict == Verdict.Fail)} fail"));

@@ -25,13 +25,26 @@ namespace Entk.Experiments
         /// Epochs whose spectra are computed over training (default null: the automatic rule of
         /// <see cref="TransformerExperiment.SpectrumEpochs"/>); each must be a checkpoint epoch.
         /// </summary>
-        public IReadOnlyList<int>? SpectrumEpochs { get; init; }
+        public IReadOnlyList<int>? SpectrumEpochs
+        {
+            get => _spectrumEpochs;
+            init => _spectrumEpochs = value is null ? null : Array.AsReadOnly(value.ToArray());
+        }
+
+        private readonly IReadOnlyList<int>? _spectrumEpochs, _keyFrequencies;
 
         /// <summary>The largest number of key frequencies the detection may return (default null: ⌊⌊p/2⌋/2⌋, see <see cref="Metrics.KeyFrequencies"/>).</summary>
         public int? MaxKeyFrequencies { get; init; }
 
-        /// <summary>Use these key frequencies instead of detecting them (default null: detect from W_E). Reported as user-given.</summary>
-        public IReadOnlyList<int>? KeyFrequencies { get; init; }
+        /// <summary>Use these key frequencies instead of detecting them (default null: detect from W_E; the list given is copied). Reported as user-given.</summary>
+        public IReadOnlyList<int>? KeyFrequencies
+        {
+            get => _keyFrequencies;
+            init => _keyFrequencies = value is null ? null : Array.AsReadOnly(value.ToArray());
+        }
+
+        /// <summary>Optional progress sink for training (when <see cref="TransformerExperiment.Run"/> trains) and the analysis (default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
 
         /// <summary>Threshold for "a rotated cliff direction aligns with one sum frequency" and for the overlap fractions of the claims (default 0.9).</summary>
         public double AlignmentThreshold { get; init; } = 0.9;
@@ -234,7 +247,7 @@ namespace Entk.Experiments
         internal TransformerTrainingPoint(TransformerCheckpoint checkpoint, IReadOnlyList<KernelSpectrum> spectra, TransformerBlockOverlaps wu, KeyFrequencyResult keys)
         {
             Checkpoint = checkpoint;
-            Spectra = spectra;
+            Spectra = ReadOnly.Copy(spectra);
             UnembedOverlaps = wu;
             KeyFrequencies = keys;
         }
@@ -264,12 +277,12 @@ namespace Entk.Experiments
         {
             Training = training;
             DetectedKeyFrequencies = detected;
-            KeyFrequencies = keys;
+            KeyFrequencies = ReadOnly.Copy(keys);
             KeyFrequenciesGiven = userKeys;
-            Spectra = spectra;
-            Overlaps = overlaps;
-            Rotations = rotations;
-            OverTraining = overTraining;
+            Spectra = ReadOnly.Copy(spectra);
+            Overlaps = ReadOnly.Copy(overlaps);
+            Rotations = ReadOnly.Copy(rotations);
+            OverTraining = ReadOnly.Copy(overTraining);
             AnalysisSeconds = analysisSeconds;
             KernelSeconds = kernelSeconds;
         }
@@ -472,28 +485,27 @@ namespace Entk.Experiments
         /// <summary>Trains and analyses.</summary>
         /// <param name="config">Settings.</param>
         /// <param name="seed">Model seed.</param>
-        /// <param name="options">Analysis options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Analysis options (their Progress also receives the training's progress).</param>
         /// <returns>The analysis.</returns>
-        public static TransformerAnalysis Run(TransformerConfig config, long seed, TransformerAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null)
+        public static TransformerAnalysis Run(TransformerConfig config, long seed, TransformerAnalysisOptions? options = null)
         {
             var o = options ?? new TransformerAnalysisOptions();
             Check.NotNull(config, nameof(config));
             config.Validate();
             o.Validate(config.Modulus);
-            var trained = TransformerTraining.Train(TransformerSetup.Create(config, seed), progress);
-            return Analyze(trained, o, progress);
+            var trained = TransformerTraining.Train(TransformerSetup.Create(config, seed), new TransformerTrainingOptions { Progress = o.Progress });
+            return Analyze(trained, o);
         }
 
         /// <summary>Analyses a training run: key frequencies, kernels, spectra, cliffs, overlaps, rotations and the spectra over training.</summary>
         /// <param name="trained">Training result.</param>
-        /// <param name="options">Options.</param>
-        /// <param name="progress">Progress sink.</param>
+        /// <param name="options">Options (progress through their Progress).</param>
         /// <returns>The analysis.</returns>
-        public static TransformerAnalysis Analyze(TransformerTrainingResult trained, TransformerAnalysisOptions? options = null, IProgress<EntkProgress>? progress = null)
+        public static TransformerAnalysis Analyze(TransformerTrainingResult trained, TransformerAnalysisOptions? options = null)
         {
             Check.NotNull(trained, nameof(trained));
             var o = options ?? new TransformerAnalysisOptions();
+            var progress = o.Progress;
             int p = trained.Setup.Config.Modulus;
             o.Validate(p);
             int k = Math.Min(o.TopK, p * p);

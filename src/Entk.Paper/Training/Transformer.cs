@@ -98,6 +98,8 @@ namespace Entk.Training
             InitialWeights = weights;
             _train = train;
             _test = test;
+            TrainIndices = ReadOnly.View(train);
+            TestIndices = ReadOnly.View(test);
             _generatorState = generatorState;
         }
 
@@ -114,10 +116,10 @@ namespace Entk.Training
         /// The training pairs as rows a·p + b, in the order of the shuffled list (the mini-batch permutations index
         /// this order, as the paper's DataLoader does).
         /// </summary>
-        public IReadOnlyList<int> TrainIndices => _train;
+        public IReadOnlyList<int> TrainIndices { get; }
 
         /// <summary>The test pairs (the rest of the shuffled list), rows a·p + b, in shuffled order.</summary>
-        public IReadOnlyList<int> TestIndices => _test;
+        public IReadOnlyList<int> TestIndices { get; }
 
         /// <summary>
         /// The split of the paper: the lexicographic list of pairs (a, b) (row a·p + b), shuffled by Python's
@@ -257,6 +259,7 @@ namespace Entk.Training
         {
             Setup = setup;
             _checkpoints = checkpoints.ToArray();
+            Checkpoints = ReadOnly.View(_checkpoints);
             Seconds = seconds;
             Steps = steps;
         }
@@ -265,7 +268,7 @@ namespace Entk.Training
         public TransformerSetup Setup { get; }
 
         /// <summary>Checkpoints at epoch 0, every LogEvery epochs, and the last epoch.</summary>
-        public IReadOnlyList<TransformerCheckpoint> Checkpoints => _checkpoints;
+        public IReadOnlyList<TransformerCheckpoint> Checkpoints { get; }
 
         /// <summary>The logged metrics, one per checkpoint.</summary>
         public IReadOnlyList<TransformerLogEntry> History => _checkpoints.Select(c => c.Metrics).ToArray();
@@ -287,6 +290,13 @@ namespace Entk.Training
             ?? throw new EntkArgumentException(nameof(epoch), "a checkpoint epoch (0, every LogEvery epochs, the last)", epoch.ToString(CultureInfo.InvariantCulture));
     }
 
+    /// <summary>Options of <see cref="TransformerTraining.Train"/> (immutable).</summary>
+    public sealed record TransformerTrainingOptions
+    {
+        /// <summary>Optional progress sink (stage "train transformer", units = epochs; default none).</summary>
+        public IProgress<EntkProgress>? Progress { get; init; }
+    }
+
     /// <summary>Mini-batch AdamW training of the modular-addition Transformer with cross-entropy on the first p logits, float64.</summary>
     public static class TransformerTraining
     {
@@ -301,12 +311,13 @@ namespace Entk.Training
         /// overhead.
         /// </summary>
         /// <param name="setup">Setup.</param>
-        /// <param name="progress">Optional progress sink (stage "train transformer", units = epochs).</param>
+        /// <param name="options">Options (default: no progress reporting).</param>
         /// <returns>Checkpoints and history.</returns>
         /// <exception cref="InvalidOperationException">The loss became non-finite (diverged).</exception>
-        public static TransformerTrainingResult Train(TransformerSetup setup, IProgress<EntkProgress>? progress = null)
+        public static TransformerTrainingResult Train(TransformerSetup setup, TransformerTrainingOptions? options = null)
         {
             Check.NotNull(setup, nameof(setup));
+            var progress = options?.Progress;
             var cfg = setup.Config;
             int p = cfg.Modulus, n = p * p;
             var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -132,6 +132,22 @@ namespace Entk.Tests.Conventions
             s.Add(new MlpAnalysisOptions());
             s.Add(MlpExperiment.Analyze(mlpTrained, mlpOptions));
             s.Add(MlpExperiment.AnalyzeGrokking(mlpTrained, mlpOptions));
+            var tfConfig = new TransformerConfig { Architecture = new TransformerArchitecture { Modulus = 5, ModelWidth = 8, Heads = 2, MlpWidth = 12 }, Epochs = 4, BatchSize = 8, LogEvery = 2 };
+            s.Add(tfConfig);
+            var tfSetup = TransformerSetup.Create(tfConfig, 3);
+            s.Add(tfSetup);
+            s.Add(tfSetup.InitialWeights);
+            s.Add(new TransformerTrainingOptions());
+            var tfTrained = TransformerTraining.Train(tfSetup);
+            s.Add(tfTrained);
+            var tfOptions = new TransformerAnalysisOptions { TopK = 6, SpectrumEpochs = new[] { 0, 4 }, KeyFrequencies = new[] { 1 } };
+            s.Add(tfOptions);
+            s.Add(new TransformerAnalysisOptions());
+            var tfAnalysis = TransformerExperiment.Analyze(tfTrained, tfOptions);
+            s.Add(tfAnalysis);
+            s.Add(tfAnalysis.DetectedKeyFrequencies);
+            foreach (var r in tfAnalysis.Rotations.Take(1)) s.Add(r);
+            foreach (var pt in tfAnalysis.OverTraining.Take(1)) s.Add(pt);
             // ---- engine and application: linearisation
             var lx = TestUtil.RandomMatrix(5, 3, 11);
             var ly = TestUtil.RandomMatrix(5, 2, 12);
