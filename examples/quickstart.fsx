@@ -53,7 +53,7 @@ printfn "drops after indices: [%s]" (cliffs.DropIndices |> Seq.map string |> Str
 for c in cliffs.Cliffs do
     printfn "cliff: %d..%d (size %d, drop x%.4g)" c.Start c.End c.Size c.DropRatio
 
-// ---- 4. how well the eigenvectors line up with the features (paper-spec §1.6 a)
+// ---- 4. how well the eigenvectors line up with the features (docs/paper-notes.md §1.6 a)
 let heatmap = TmsFeatures.Heatmap(setup.Inputs, spectrum.Vectors)
 printfn "feature alignment: matched |cos| %.4f, diagonal features %d of %d, MMCS %.4f"
     heatmap.MatchedScore heatmap.DiagonalCount heatmap.FeatureCount heatmap.Mmcs

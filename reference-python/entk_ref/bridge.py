@@ -8,7 +8,7 @@ row-major order with a companion ``<name>_shape`` list.
 torch is imported lazily, only inside the functions that need it (``tms_case``, ``mlp_case``,
 ``rng_case``, ``tms_train_case``, ``mlp_train_case``). ``tms_metrics_case`` and
 ``mlp_metrics_case`` are numpy/scipy only and may run in a process that has TorchSharp loaded
-(Python torch and TorchSharp must not share a process, platform.md 5.1).
+(Python torch and TorchSharp must not share a process, docs/platform-notes.md §2).
 
 Command line (out of process)::
 
@@ -220,7 +220,7 @@ def tms_case(case_dir: str, beta_list: Sequence[float] = DEFAULT_TMS_BETAS, k: i
     class-major kernel (rows c*D + d) and its top-``k`` eigenpairs (``eig_decompose``
     convention: ridge 1e-8*mean(diag) included in the eigenvalues). Route: ``"dense"`` (einsum
     kernel + eigh) when n*D <= ``dense_max``, else ``"pside"`` (P x P Gram, eigenvectors J v/σ;
-    k is capped at min(nD, P)). Then the heatmap (spec 1.6a), MMCS, matched score, diagonal count.
+    k is capped at min(nD, P)). Then the heatmap (docs/paper-notes.md §1.6 a), MMCS, matched score, diagonal count.
 
     Returns:
       ``N`` (=D), ``C`` (=n), ``P``, ``route``, ``k`` (effective), ``rel_gap``,
@@ -456,7 +456,7 @@ def mlp_case(case_dir: str, k: int = 200, p: Optional[int] = None,
     checked otherwise). Inputs: all p² pairs, row n*p + m. Computes the traced (trace_mean)
     kernels "full", "W1", "W2" (N x N) by ``method``: "functorch" (chunked vmap(jacrev), Jacobian
     memory <= ``max_bytes``), "autograd" (per-sample loop; small cases only) or "closed_form"
-    (spec 1.10); their top-``k`` eigenpairs (ridge included), and the Fourier metrics of the
+    (docs/paper-notes.md §1.10); their top-``k`` eigenpairs (ridge included), and the Fourier metrics of the
     cliffs (see :func:`mlp_metrics_case`).
 
     Returns: ``p``, ``N``, ``C``, ``H``, ``P``, ``k``, ``method``, ``cliffs``, ``cliff_families``,

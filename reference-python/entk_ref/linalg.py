@@ -1,12 +1,12 @@
 """Eigendecompositions (numpy/scipy only; no torch import, so usable next to TorchSharp).
 
-``eig_decompose`` follows the paper (spec 1.4) except that it never mutates its input:
+``eig_decompose`` follows the paper (docs/paper-notes.md §1.4) except that it never mutates its input:
 ridge = 1e-8 * mean(diag K) is added to a COPY, ``eigh``, eigenvalues sorted descending,
 eigenvectors as columns. The returned eigenvalues INCLUDE the ridge (it is not subtracted); the
 ridge is returned so callers can subtract it if they wish.
 
 ``pside_spectrum`` gives the same top eigenpairs of K = J J^T from the P x P Gram J^T J
-(spec 1.10 / performance 3), with the same ridge convention.
+(docs/paper-notes.md §1.10, docs/platform-notes.md §4.2), with the same ridge convention.
 """
 from __future__ import annotations
 

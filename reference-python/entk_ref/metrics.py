@@ -1,9 +1,9 @@
 """Feature metrics (numpy/scipy only; no torch import, so usable next to TorchSharp).
 
-TMS (spec 1.5, 1.6a): feature indicators, the column-normalised eigenvector-feature heatmap,
+TMS (docs/paper-notes.md §1.5, §1.6 a): feature indicators, the column-normalised eigenvector-feature heatmap,
 MMCS, matched score, diagonal count, reconstructed-feature count.
 
-Modular addition (spec 1.5-1.8): Fourier families, phase-insensitive correlation, subspace
+Modular addition (docs/paper-notes.md §1.5–§1.8): Fourier families, phase-insensitive correlation, subspace
 overlap (+ per frequency), torus Laplacians, two-stage (and single-stage) Laplacian rotation,
 finite-difference derivative of an overlap curve, principal angles.
 """
@@ -57,7 +57,7 @@ def column_normalise(H) -> np.ndarray:
 
 
 def tms_heatmap(x, E) -> np.ndarray:
-    """Spec 1.6(a): column-normalised |Z_hat^T E_hat|, shape (C features, k eigenvectors)."""
+    """docs/paper-notes.md §1.6(a): column-normalised |Z_hat^T E_hat|, shape (C features, k eigenvectors)."""
     return column_normalise(tms_cosines(x, E))
 
 
@@ -94,7 +94,7 @@ def reconstructed_count(W, threshold: float = 0.75) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Fourier families (spec 1.5)
+# Fourier families (docs/paper-notes.md §1.5)
 # --------------------------------------------------------------------------------------------
 
 FAMILY_NAMES = ("n", "m", "sum", "diff", "2n", "2m", "axis_sum", "axis_diff")
@@ -155,7 +155,7 @@ def family_matrix(F, freqs: Optional[Sequence[int]] = None) -> np.ndarray:
 
 
 def phase_insensitive_corr(U, F) -> np.ndarray:
-    """Spec 1.6(b): H[k, j] = sqrt((c_hat_k . u_hat_j)^2 + (s_hat_k . u_hat_j)^2), shape (K, k),
+    """docs/paper-notes.md §1.6(b): H[k, j] = sqrt((c_hat_k . u_hat_j)^2 + (s_hat_k . u_hat_j)^2), shape (K, k),
     every vector normalised by (L2 norm + 1e-12). No column normalisation."""
     U = _np(U)
     if U.ndim == 1:
@@ -186,7 +186,7 @@ def subspace_singular_values(Q_cols, F, freqs: Optional[Sequence[int]] = None, c
 
 
 def subspace_overlap(Q_cols, F, freqs: Optional[Sequence[int]] = None, center: bool = True) -> float:
-    """Spec 1.6(c): Q = reduced-QR basis of the cliff columns; family columns (cos_k, sin_k for
+    """docs/paper-notes.md §1.6(c): Q = reduced-QR basis of the cliff columns; family columns (cos_k, sin_k for
     the selected frequencies, default all) mean-centred then orthonormalised; overlap = sum of
     squared singular values of Q^T F in [0, min(d, 2K)].
 
@@ -206,7 +206,7 @@ def subspace_overlap_per_frequency(Q_cols, F, center: bool = True) -> np.ndarray
 
 
 # --------------------------------------------------------------------------------------------
-# Laplacians on the p x p torus (spec 1.7)
+# Laplacians on the p x p torus (docs/paper-notes.md §1.7)
 # --------------------------------------------------------------------------------------------
 
 def cycle_laplacian(p: int) -> np.ndarray:
@@ -265,7 +265,7 @@ def single_stage_rotation(C, L1) -> np.ndarray:
 
 
 def two_stage_rotation(C, L1, L2) -> np.ndarray:
-    """Spec 1.7 two-stage diagonalisation of a cliff C (N x k, k even):
+    """docs/paper-notes.md §1.7: two-stage diagonalisation of a cliff C (N x k, k even):
     Q = QR basis; Q1 = Q eigvecs(Q^T L1 Q) (ascending); Q1a = first k/2 columns of Q1;
     Q2 = Q1a eigvecs(Q1a^T L2 Q1a) (ascending); U = [Q2 | Q1[:, k/2:]]."""
     C = _np(C)
@@ -282,7 +282,7 @@ def two_stage_rotation(C, L1, L2) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# Over-training curves (spec 1.8)
+# Over-training curves (docs/paper-notes.md §1.8)
 # --------------------------------------------------------------------------------------------
 
 def finite_difference_derivative(t, y) -> np.ndarray:

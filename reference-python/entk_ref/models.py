@@ -28,13 +28,13 @@ MLP_PARAM_NAMES = ("W1", "W2")
 
 
 # --------------------------------------------------------------------------------------------
-# Toy Models of Superposition (paper-spec 2.1)
+# Toy Models of Superposition (docs/paper-notes.md §2.1)
 # --------------------------------------------------------------------------------------------
 
 def tms_forward(params: Tuple[torch.Tensor, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """f(x) = ReLU(W^T W x + b).  ``x``: ``[n]`` or ``[N, n]``; returns ``[n]`` or ``[N, n]``.
 
-    ReLU derivative at exactly 0 is 0 (PyTorch convention, spec 4.9).
+    ReLU derivative at exactly 0 is 0 (PyTorch convention, docs/paper-notes.md §4.9).
     """
     W, b = params
     h = x @ W.t()            # [.., m]   h = W x
@@ -86,7 +86,7 @@ def tms_reconstructed_count(W, threshold: float = 0.75) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Modular-addition MLP (paper-spec 2.2)
+# Modular-addition MLP (docs/paper-notes.md §2.2)
 # --------------------------------------------------------------------------------------------
 
 def mlp_forward(params: Tuple[torch.Tensor, torch.Tensor], x: torch.Tensor) -> torch.Tensor:

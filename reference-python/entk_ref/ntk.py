@@ -306,7 +306,7 @@ def all_pairs_mean_via_sum(fn: Fn, params: Params, x: torch.Tensor, method: str 
 
 
 # --------------------------------------------------------------------------------------------
-# Closed forms (paper-spec 1.10), independent of autodiff
+# Closed forms (docs/paper-notes.md §1.10), independent of autodiff
 # --------------------------------------------------------------------------------------------
 
 def tms_kernel_closed_form(W: torch.Tensor, b: torch.Tensor, x1: torch.Tensor,

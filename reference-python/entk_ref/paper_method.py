@@ -1,6 +1,6 @@
 """The paper's own eNTK pipeline, re-implemented in its spirit, for the benchmark.
 
-What the paper's code does (spec 1.1-1.4, performance.md 4), and what this module times:
+What the paper's code does (docs/paper-notes.md §1.1–§1.4, docs/platform-notes.md §4.1), and what this module times:
 
 1. per-sample Jacobians with functorch ``vmap(jacrev(f), (None, 0))``, computed SEPARATELY for
    x1 and x2 (although they are the same set), per parameter tensor;

@@ -4,7 +4,7 @@ Both functions copy the initial weights (the caller's tensors are never modified
 float64, and return the trained weights plus a loss/metric history. No randomness is used
 (full batch), so results depend only on the initial weights.
 
-History conventions (decided here; the spec is silent):
+History conventions (decided here; the paper notes are silent):
 
 * TMS: ``loss[t]`` is the loss of the parameters after ``t`` optimiser steps,
   t = 0..steps (so ``loss[0]`` is the initial loss and ``loss[steps]`` the final one; length

@@ -1,11 +1,11 @@
-"""The paper's one-layer Transformer on modular addition (paper-spec 2.3), written from the spec.
+"""The paper's one-layer Transformer on modular addition (docs/paper-notes.md §2.3), written from those notes.
 
 Parameters (a tuple, in this order, float64; ``TRANSFORMER_PARAM_NAMES``):
 ``W_E [p+1, d]``, ``W_pos [3, d]``, ``W_Q``, ``W_K``, ``W_V [H, d_head, d]``, ``W_O [d, H*d_head]``
 (rows = d_model, columns = heads concatenated head-major h*d_head + i), ``W_in [d, d_mlp]``,
 ``W_out [d_mlp, d]``, ``W_U [d, p+1]``.
 
-Forward (``transformer_forward``), literally as the spec states it, at ALL three positions:
+Forward (``transformer_forward``), literally as the notes state it, at ALL three positions:
 x0_t = W_E[tok_t] + W_pos[t]; per head q_t = W_Q[h] x0_t (likewise k, v); scores q_t.k_s/sqrt(d_head)
 for s <= t (causal mask), softmax over s; z_t = concat_h sum_s attn_ts v_s; x1 = x0 + W_O z;
 x2 = x1 + ReLU(x1 W_in) W_out; logits = x2 at position 2 times W_U (p+1 outputs). Tokens are given
@@ -32,7 +32,7 @@ first p logits, mini-batches of ``batch`` in that order; metrics (full-batch los
 e epochs for e = 0, log_every, ..., epochs.
 
 Kernels (``transformer_kernels``): the all-pairs mean (1/C^2) sum_cd K_cd (C = p+1) per parameter
-tensor, from per-sample gradients of the sum of logits by ``vmap(jacrev)`` (spec 1.2 item 3:
+tensor, from per-sample gradients of the sum of logits by ``vmap(jacrev)`` (docs/paper-notes.md §1.2 item 3:
 K_avg = G G^T / C^2), plus "full", "W_out+W_U" and "W_O+W_V".
 """
 from __future__ import annotations

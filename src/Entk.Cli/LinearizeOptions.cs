@@ -14,7 +14,7 @@ namespace Entk.Cli
 
         public Option<bool> Linearize { get; } = new("--linearize")
         {
-            Description = "Also run the eNTK linearisation check (paper-spec §1.9): kernel regression with the flattened eNTK (β = 0) fitted on the D training inputs, " +
+            Description = "Also run the eNTK linearisation check (docs/paper-notes.md §1.9): kernel regression with the flattened eNTK (β = 0) fitted on the D training inputs, " +
                           "evaluated on a fresh seeded test set of D inputs; writes test_inputs.npy, linearization.json and linearization.png per model.",
         };
 

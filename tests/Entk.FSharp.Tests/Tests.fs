@@ -79,7 +79,7 @@ let ``describe works`` () =
     Assert.That(info.["no such entry"] |> Option.ofObj, Is.EqualTo<string option> None)
     Assert.That(info.Entries |> Seq.map (fun kv -> kv.Key) |> Seq.head, Is.EqualTo<string> "entk")
     Assert.That(info.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, Is.EqualTo(info.Entries.Count))
-    // oneMKL is linked into libtorch (platform.md §2.5)
+    // oneMKL is linked into libtorch (docs/platform-notes.md §3)
     Assert.That(EntkInfo.MklVersion(), Does.Contain "Math Kernel Library")
     Assert.That(info.["mkl"], Is.EqualTo<string>(EntkInfo.MklVersion()))
 

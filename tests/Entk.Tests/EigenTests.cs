@@ -109,7 +109,7 @@ namespace Entk.Tests
         [Test]
         public void Detect_FindsPaperLikeMlpCliffs()
         {
-            // λ0 isolated, 56-mode plateau, 56-mode plateau, slowly decaying tail (as in paper-spec §2.2.4).
+            // λ0 isolated, 56-mode plateau, 56-mode plateau, slowly decaying tail (as in docs/paper-notes.md §2.2.4).
             var v = new double[200];
             v[0] = 0.55;
             for (int i = 1; i <= 56; i++) v[i] = 2.0e-2 - (i - 1) * (0.4e-2 / 55);

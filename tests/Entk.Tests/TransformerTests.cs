@@ -54,7 +54,7 @@ namespace Entk.Tests
             return grad ? t.requires_grad_(true) : t;
         }
 
-        /// <summary>The spec's forward pass at all three positions with the causal mask, from the nine paper-shaped tensors.</summary>
+        /// <summary>The paper's forward pass (docs/paper-notes.md §2.3.1) at all three positions with the causal mask, from the nine paper-shaped tensors.</summary>
         internal static Tensor LiteralForward(IReadOnlyList<Tensor> w, Tensor tokens)
         {
             var (we, pos, wq, wk, wv, wo, win, wout, wu) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]);

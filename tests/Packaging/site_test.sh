@@ -78,7 +78,8 @@ for want in ["Install", "Compute a kernel", "Where to go next"]:
 nav = re.search(r'<ul class="navbar-nav[^"]*">(.*?)</ul>', re.sub(r"<!--.*?-->", "", index, flags=re.S), re.S)
 entries = [html.unescape(t).strip() for t in re.findall(r'<a class="nav-link[^"]*"[^>]*>(.*?)</a>', nav.group(1), re.S)] if nav else []
 print("navigation:", entries)
-for want in ["Quickstart", "Conventions", "Your own model", "Reproducing the paper", "What Entk promises", "API reference"]:
+for want in ["Quickstart", "Conventions", "Your own model", "Reproducing the paper", "The paper in brief", "What Entk promises",
+             "Platform notes", "API reference"]:
     if want not in entries:
         problems.append(f"the rendered navigation bar lacks '{want}'")
 api_h1 = " ".join(headings(api, 1))

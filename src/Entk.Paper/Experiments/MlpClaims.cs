@@ -7,8 +7,8 @@ using Entk.Training;
 namespace Entk.Experiments
 {
     /// <summary>
-    /// The modular-addition claims (paper-spec §2.2.4 and §1.8) judged on measured analyses, stated for the run's own
-    /// configuration (p, K = ⌊p/2⌋, cliffs of 4K). Rules:
+    /// The modular-addition claims (docs/paper-notes.md §2.2.4 and §1.8) judged on measured analyses, stated for the
+    /// run's own configuration (p, K = ⌊p/2⌋, cliffs of 4K). Rules:
     /// cliff positions are detected drops within ±2 of the theoretical ends 0, 4K, 8K (0, 56, 112 for p = 29);
     /// "aligned" means every rotated atom has phase-insensitive correlation ≥ 0.9 with one (family, frequency)
     /// and every one of the 2K (family, frequency) rows is some atom's best row;

@@ -142,7 +142,7 @@ namespace Entk.Experiments
         public CliffReport Cliffs { get; }
     }
 
-    /// <summary>The analysis of the final MLP (paper-spec §2.2.3–2.2.4).</summary>
+    /// <summary>The analysis of the final MLP (docs/paper-notes.md §2.2.3–2.2.4).</summary>
     public sealed class MlpAnalysis
     {
         internal MlpAnalysis(MlpTrainingResult training, IReadOnlyList<KernelSpectrum> spectra, CliffLayout layout,
@@ -262,7 +262,7 @@ namespace Entk.Experiments
         public bool CliffEmergesWithJump { get; }
     }
 
-    /// <summary>The grokking diagnosis over all checkpoints (paper-spec §1.8).</summary>
+    /// <summary>The grokking diagnosis over all checkpoints (docs/paper-notes.md §1.8).</summary>
     public sealed class GrokkingAnalysis
     {
         internal GrokkingAnalysis(MlpTrainingResult training, IReadOnlyList<GrokkingPoint> points, IReadOnlyList<double> sumPercent, IReadOnlyList<double> derivative,
@@ -317,7 +317,7 @@ namespace Entk.Experiments
             ?? throw new EntkArgumentException(nameof(epoch), "a checkpoint epoch", epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    /// <summary>The modular-addition MLP experiments (paper-spec §2.2): final-model analysis and grokking diagnosis.</summary>
+    /// <summary>The modular-addition MLP experiments (docs/paper-notes.md §2.2): final-model analysis and grokking diagnosis.</summary>
     public static class MlpExperiment
     {
         /// <summary>Traced (mean over outputs) kernels full, layer1 (W1), layer2 (W2) on all p² inputs, by structured derivatives.</summary>

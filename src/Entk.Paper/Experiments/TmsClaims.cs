@@ -7,7 +7,7 @@ using Entk.Training;
 namespace Entk.Experiments
 {
     /// <summary>
-    /// The TMS claims of the paper (paper-spec §2.1.6) judged on measured analyses. Rules (fixed before
+    /// The TMS claims of the paper (docs/paper-notes.md §2.1.6) judged on measured analyses. Rules (fixed before
     /// measuring, documented here and in every report), stated for each run's own configuration (n features, m hidden):
     /// n-cliff: the β = 0 spectrum has a detected drop after index n − 1 ± 1;
     /// reconstructed-count cliff: a detected drop after index d with |(d + 1) − R| ≤ 0.2·n, R = #{i : (WᵀW)_ii ≥ 0.75}

@@ -40,8 +40,9 @@ namespace Entk.Experiments
         public IProgress<EntkProgress>? Progress { get; init; }
 
         /// <summary>
-        /// Also run the eNTK linearisation check (<see cref="TmsLinearization"/>, paper-spec §1.9) on a fresh seeded test set
-        /// of D inputs (default false; <c>entk reproduce tms</c> and <c>entk tms --linearize</c> set it).
+        /// Also run the eNTK linearisation check (<see cref="TmsLinearization"/>, docs/paper-notes.md §1.9) on a fresh
+        /// seeded test set of D inputs (default false; <c>entk reproduce tms</c> and <c>entk tms --linearize</c> set
+        /// it).
         /// </summary>
         public bool Linearize { get; init; }
 
@@ -99,7 +100,7 @@ namespace Entk.Experiments
         /// <summary>Detected cliffs of the spectrum.</summary>
         public CliffReport Cliffs { get; }
 
-        /// <summary>The eigenvector–feature-indicator heatmap (paper-spec §1.6a) and scores.</summary>
+        /// <summary>The eigenvector–feature-indicator heatmap (docs/paper-notes.md §1.6a) and scores.</summary>
         public TmsHeatmap Heatmap { get; }
 
         /// <summary>β formatted for file names: 0, 1, 0.3 (shortest round-trip, invariant culture).</summary>
@@ -154,7 +155,7 @@ namespace Entk.Experiments
         public double KernelSeconds { get; }
     }
 
-    /// <summary>The TMS experiment of the paper (paper-spec §2.1): train, flattened eNTK spectra per β, heatmaps, scores.</summary>
+    /// <summary>The TMS experiment of the paper (docs/paper-notes.md §2.1): train, flattened eNTK spectra per β, heatmaps, scores.</summary>
     public static class TmsExperiment
     {
         /// <summary>What to change when a TMS run's plan does not fit (library wording).</summary>

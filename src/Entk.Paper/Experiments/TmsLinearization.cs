@@ -33,9 +33,9 @@ namespace Entk.Experiments
     }
 
     /// <summary>
-    /// The eNTK linearisation check of one trained TMS model (paper-spec §1.9): kernel regression with the flattened
-    /// eNTK (sample-major, β = 0: no importance rescaling) fitted on the D training inputs with targets = inputs (the model
-    /// is an autoencoder), evaluated on a fresh test set of D inputs from the same distribution
+    /// The eNTK linearisation check of one trained TMS model (docs/paper-notes.md §1.9): kernel regression with the
+    /// flattened eNTK (sample-major, β = 0: no importance rescaling) fitted on the D training inputs with targets =
+    /// inputs (the model is an autoencoder), evaluated on a fresh test set of D inputs from the same distribution
     /// (<see cref="TmsTestSet.Create"/>, fixed by the run's seed), for each absolute ridge and both variants.
     /// </summary>
     public sealed class TmsLinearization
@@ -181,7 +181,7 @@ namespace Entk.Experiments
             var withLin = models.Where(a => a.Linearization is not null).ToArray();
             if (withLin.Length == 0) return "";
             var sb = new StringBuilder();
-            sb.Append("\n## eNTK linearisation check (paper-spec §1.9)\n\n");
+            sb.Append("\n## eNTK linearisation check (docs/paper-notes.md §1.9)\n\n");
             sb.Append("Kernel regression with the flattened eNTK (sample-major, β = 0, absolute ridge λ) fitted on the D training inputs with targets = inputs; ");
             sb.Append("\"test\" = a fresh seeded test set of D inputs from the same distribution (linearization.json), \"train set\" = the training inputs themselves (the author's notebook protocol). ");
             sb.Append("Loss ratio = MSE(f_lin, Y)/MSE(f, Y); accuracy gap = 100·(acc(f) − acc(f_lin)) with accuracy = argmax over outputs vs argmax of Y; R² = 1 − Σ(f_lin − f)²/Σ(f − mean f)². ");

@@ -7,7 +7,8 @@ using Entk.Internal;
 namespace Entk.Experiments
 {
     /// <summary>
-    /// The Transformer claims (paper-spec §2.3.5, v4 Table 2) judged on a measured analysis. Rules, fixed before any run:
+    /// The Transformer claims (docs/paper-notes.md §2.3.5, v4 Table 2) judged on a measured analysis. Rules, fixed
+    /// before any run:
     /// <list type="bullet">
     /// <item>grokking: train accuracy reaches 100 %, the last checkpoint's test accuracy is ≥ 95 %, and test accuracy
     /// reaches 50 % at least twice as late as train accuracy reaches 100 % (a delayed rise);</item>
@@ -96,7 +97,7 @@ namespace Entk.Experiments
             {
                 var o = a.Overlap(name);
                 claims.Add(ClaimResult.Info("tf.overlap." + name, Check.Inv($"{name} kernel: blocks 1 and 2 against sum and axis_sum at the key frequencies"),
-                    name == "W_out" ? "v3 notebook (key freqs {1, 10, 12}): eigenvectors 1–6 vs sum 2.68/6; spec reading for seed 2: 1–4 sum, 5–8 axis_sum" : "—",
+                    name == "W_out" ? "v3 notebook (key freqs {1, 10, 12}): eigenvectors 1–6 vs sum 2.68/6; our reading of the seed-2 figure: 1–4 sum, 5–8 axis_sum" : "—",
                     o.Describe() + "; drops after " + string.Join(", ", a.Spectrum(name).Cliffs.DropIndices.Take(6))));
             }
             var rot = a.Rotations.First(r => r.Kernel == "W_out");

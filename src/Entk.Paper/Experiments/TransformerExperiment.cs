@@ -268,7 +268,7 @@ namespace Entk.Experiments
         public KeyFrequencyResult KeyFrequencies { get; }
     }
 
-    /// <summary>The analysis of a trained Transformer (paper-spec §2.3.3–2.3.5).</summary>
+    /// <summary>The analysis of a trained Transformer (docs/paper-notes.md §2.3.3–2.3.5).</summary>
     public sealed class TransformerAnalysis
     {
         internal TransformerAnalysis(TransformerTrainingResult training, KeyFrequencyResult detected, IReadOnlyList<int> keys, bool userKeys,
@@ -330,7 +330,7 @@ namespace Entk.Experiments
             ?? throw new EntkArgumentException(nameof(name), "one of " + string.Join(", ", TransformerKernels.Names), "'" + name + "'");
     }
 
-    /// <summary>The modular-addition Transformer experiment (paper-spec §2.3).</summary>
+    /// <summary>The modular-addition Transformer experiment (docs/paper-notes.md §2.3).</summary>
     public static class TransformerExperiment
     {
         /// <summary>The kernels whose first cliff is rotated and whose overlaps the report details.</summary>
@@ -427,10 +427,10 @@ namespace Entk.Experiments
         }
 
         /// <summary>
-        /// The single-stage L_sum rotation (paper-spec §1.7) of the kernel's sum cliff — block 1 or 2, whichever overlaps
-        /// the sum modes more (<see cref="TransformerBlockOverlaps.SumBlock"/>) — and the phase-insensitive correlations
-        /// with the sum modes, frequencies 1..⌊p/2⌋, before and after; a rotated direction counts as aligned when its
-        /// largest correlation is ≥ threshold and lies at a key frequency.
+        /// The single-stage L_sum rotation (docs/paper-notes.md §1.7) of the kernel's sum cliff — block 1 or 2,
+        /// whichever overlaps the sum modes more (<see cref="TransformerBlockOverlaps.SumBlock"/>) — and the
+        /// phase-insensitive correlations with the sum modes, frequencies 1..⌊p/2⌋, before and after; a rotated
+        /// direction counts as aligned when its largest correlation is ≥ threshold and lies at a key frequency.
         /// </summary>
         /// <param name="spectrum">The spectrum.</param>
         /// <param name="overlaps">Its block overlaps.</param>

@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace Entk.Models
 {
     /// <summary>
-    /// The sizes of the one-layer modular-addition Transformer (paper-spec §2.3.1). Defaults are the paper's:
+    /// The sizes of the one-layer modular-addition Transformer (docs/paper-notes.md §2.3.1). Defaults are the paper's:
     /// p = 29, d_model = 64, 4 heads (d_head = 16), d_mlp = 256. The vocabulary is p + 1 (tokens 0..p−1 and "=" = p),
     /// the sequence is (a, b, "=").
     /// </summary>
@@ -185,8 +185,8 @@ namespace Entk.Models
     }
 
     /// <summary>
-    /// The paper's one-layer Transformer for modular addition (paper-spec §2.3.1) as an ordinary float64 TorchSharp
-    /// module built from standard layers, so that any Entk route for modules applies to it
+    /// The paper's one-layer Transformer for modular addition (docs/paper-notes.md §2.3.1) as an ordinary float64
+    /// TorchSharp module built from standard layers, so that any Entk route for modules applies to it
     /// (<see cref="TorchModuleModel.Wrap"/>). Parameters, in registration order, and the paper's weight each holds:
     /// <c>embed.weight</c> (nn.Embedding(p+1, d_model)) = W_E; <c>pos_embed.W_pos</c> (a Parameter) = W_pos;
     /// <c>attn.W_Q.weight</c>, <c>attn.W_K.weight</c>, <c>attn.W_V.weight</c> (nn.Linear(d_model, d_model, no bias); row

@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace Entk.Training
 {
     /// <summary>
-    /// Settings of the modular-addition MLP run (paper-spec §2.2). Defaults are the paper's: p = 29,
+    /// Settings of the modular-addition MLP run (docs/paper-notes.md §2.2). Defaults are the paper's: p = 29,
     /// H = 512, train fraction 0.7, AdamW lr 0.05, weight decay 0.01, 500 full-batch epochs, metrics and
     /// checkpoints every 10 epochs.
     /// </summary>

@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace Entk.Training
 {
     /// <summary>
-    /// Settings of a Toy-Models-of-Superposition run (paper-spec §2.1). Defaults are the paper's:
+    /// Settings of a Toy-Models-of-Superposition run (docs/paper-notes.md §2.1). Defaults are the paper's:
     /// n = 50 features, D = 500 samples, importance decay r = 0.8 (I_i = r^i), Adam lr 1e-3, 5000
     /// full-batch steps; the hidden size m and sparsity S default to the first main-figure model (10, 0.3).
     /// </summary>

@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace Entk.Training
 {
     /// <summary>
-    /// Settings of the modular-addition Transformer run (paper-spec §2.3.2). Defaults are the paper's: p = 29,
+    /// Settings of the modular-addition Transformer run (docs/paper-notes.md §2.3.2). Defaults are the paper's: p = 29,
     /// d_model 64, 4 heads, d_mlp 256; train fraction 0.5 of the p² pairs after Python's <c>random.seed(0);
     /// random.shuffle(pairs)</c>; cross-entropy on the first p logits; AdamW lr 3e-4, weight decay 1.0, betas
     /// (0.9, 0.999), eps 1e-8; mini-batches of 64 reshuffled every epoch; 4,000 epochs; metrics and checkpoints every 20

@@ -12,8 +12,8 @@ using static TorchSharp.torch;
 namespace Entk.Linearization
 {
     /// <summary>
-    /// Kernel regression with the flattened empirical NTK of any <see cref="NtkModel"/> (paper-spec §1.9; the author's
-    /// <c>LinearisedPredictor</c>). Conventions:
+    /// Kernel regression with the flattened empirical NTK of any <see cref="NtkModel"/> (docs/paper-notes.md §1.9; the
+    /// author's <c>LinearisedPredictor</c>). Conventions:
     /// <list type="bullet">
     /// <item>K(x, X) is the flattened eNTK in <b>sample-major</b> order: row r = n·C + c (sample n, output c), column
     /// s = m·C + d; K(X, X) is N·C × N·C. Targets Y (N × C) and model outputs f(X) are flattened the same way.</item>

@@ -82,7 +82,7 @@ namespace Entk.Linearization
     }
 
     /// <summary>
-    /// The linearisation sanity check of paper-spec §1.9 for any model: fit both kernel-regression variants on
+    /// The linearisation sanity check of docs/paper-notes.md §1.9 for any model: fit both kernel-regression variants on
     /// (X, Y) for each ridge (<see cref="KernelRegression.FitMany"/>), predict on evaluation inputs and score with
     /// <see cref="LinearizationMetrics"/>; the training-set scores (the author's protocol) come along.
     /// </summary>

@@ -4,8 +4,9 @@ using Entk.Internal;
 namespace Entk.Linearization
 {
     /// <summary>
-    /// How well a linearised predictor f_lin matches the network f and the targets Y on a set of M samples (paper-spec
-    /// §1.9, the author's <c>metrics.loss_acc_gap</c> and <c>metrics.r2_score</c>). All three matrices are M × C.
+    /// How well a linearised predictor f_lin matches the network f and the targets Y on a set of M samples
+    /// (docs/paper-notes.md §1.9, the author's <c>metrics.loss_acc_gap</c> and <c>metrics.r2_score</c>). All three
+    /// matrices are M × C.
     /// </summary>
     public sealed class LinearizationScore
     {
@@ -50,7 +51,7 @@ namespace Entk.Linearization
         public override string ToString() => Check.Inv($"loss ratio {LossRatio:G4}, accuracy gap {AccuracyGapPercentagePoints:G3} pp, R² {R2:G4}");
     }
 
-    /// <summary>The metrics of paper-spec §1.9 (see <see cref="LinearizationScore"/> for the exact definitions).</summary>
+    /// <summary>The metrics of docs/paper-notes.md §1.9 (see <see cref="LinearizationScore"/> for the exact definitions).</summary>
     public static class LinearizationMetrics
     {
         /// <summary>Scores a linearised predictor against the network and the targets.</summary>

@@ -3,8 +3,8 @@ using Entk.Kernels;
 namespace Entk.Linearization
 {
     /// <summary>
-    /// The two kernel-regression predictors of paper-spec §1.9 (the author's <c>LinearisedPredictor</c>), with the
-    /// flattened eNTK K in sample-major order (row r = n·C + c: sample n, output c), train inputs X (N samples),
+    /// The two kernel-regression predictors of docs/paper-notes.md §1.9 (the author's <c>LinearisedPredictor</c>), with
+    /// the flattened eNTK K in sample-major order (row r = n·C + c: sample n, output c), train inputs X (N samples),
     /// targets Y flattened the same way, and an absolute ridge λ.
     /// </summary>
     public enum LinearizationVariant

@@ -42,7 +42,7 @@ namespace Entk.Metrics
     }
 
     /// <summary>
-    /// Graph-smoothness rotation of a (near-)degenerate cliff on the p × p torus (paper-spec §1.7), which
+    /// Graph-smoothness rotation of a (near-)degenerate cliff on the p × p torus (docs/paper-notes.md §1.7), which
     /// separates the Fourier modes mixed arbitrarily by the eigensolver.
     /// </summary>
     /// <remarks>

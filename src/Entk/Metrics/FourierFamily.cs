@@ -7,7 +7,7 @@ using Entk.Internal;
 namespace Entk.Metrics
 {
     /// <summary>
-    /// A Fourier feature family on the inputs of modular addition (paper-spec §1.5): the N = p² inputs
+    /// A Fourier feature family on the inputs of modular addition (docs/paper-notes.md §1.5): the N = p² inputs
     /// are all pairs (n, m) ∈ Z_p², row i = n·p + m (n = left operand, slow index; m = right operand,
     /// fast index). For each frequency k the family holds two N-vectors, cos_k and sin_k.
     /// </summary>
@@ -218,7 +218,7 @@ namespace Entk.Metrics
         AxisDiff,
     }
 
-    /// <summary>Factory of the standard modular-addition Fourier families (paper-spec §1.5).</summary>
+    /// <summary>Factory of the standard modular-addition Fourier families (docs/paper-notes.md §1.5).</summary>
     public static class FourierFamilies
     {
         private static readonly string[] _names = { "n", "m", "sum", "diff", "2n", "2m", "axis_sum", "axis_diff" };

@@ -22,7 +22,7 @@ namespace Entk.Metrics
         SecondOrder,
     }
 
-    /// <summary>Helpers for curves over training (paper-spec §1.8), e.g. the overlap of a cliff with a family per logged epoch.</summary>
+    /// <summary>Helpers for curves over training (docs/paper-notes.md §1.8), e.g. the overlap of a cliff with a family per logged epoch.</summary>
     public static class GrokkingCurves
     {
         /// <summary>

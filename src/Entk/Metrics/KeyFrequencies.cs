@@ -7,7 +7,8 @@ using Entk.Internal;
 namespace Entk.Metrics
 {
     /// <summary>
-    /// The Fourier power of a token embedding and the key frequencies read off it (paper-spec §2.3.3). Immutable.
+    /// The Fourier power of a token embedding and the key frequencies read off it (docs/paper-notes.md §2.3.3).
+    /// Immutable.
     /// </summary>
     public sealed class KeyFrequencyResult
     {
@@ -49,7 +50,7 @@ namespace Entk.Metrics
 
     /// <summary>
     /// Key frequencies of a modular-arithmetic model from the discrete Fourier transform of its token embedding along the
-    /// token axis (Nanda et al. 2023; paper-spec §2.3.3).
+    /// token axis (Nanda et al. 2023; docs/paper-notes.md §2.3.3).
     /// </summary>
     /// <remarks>
     /// Rule (fixed, so nobody picks frequencies by eye): compute P_k (see <see cref="KeyFrequencyResult.Power"/>) on the

@@ -51,7 +51,7 @@ namespace Entk.Metrics
     }
 
     /// <summary>
-    /// Phase-insensitive Fourier correlation (paper-spec §1.6 b): for unit vectors û_j and the
+    /// Phase-insensitive Fourier correlation (docs/paper-notes.md §1.6 b): for unit vectors û_j and the
     /// normalised cos/sin columns ĉ_k, ŝ_k of a family, H[k, j] = sqrt((ĉ_k·û_j)² + (ŝ_k·û_j)²) ∈ [0, 1].
     /// </summary>
     /// <remarks>

@@ -104,7 +104,7 @@ namespace Entk.Metrics
     }
 
     /// <summary>
-    /// Subspace overlap between a cliff of eigenvectors and a Fourier family (paper-spec §1.6 c), or
+    /// Subspace overlap between a cliff of eigenvectors and a Fourier family (docs/paper-notes.md §1.6 c), or
     /// between two arbitrary column spaces. Float64 throughout; QR and SVD on the backend <see cref="Linalg.LinearAlgebraControl"/> chooses.
     /// </summary>
     /// <remarks>

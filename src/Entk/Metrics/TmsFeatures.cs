@@ -6,7 +6,7 @@ using Entk.Internal;
 namespace Entk.Metrics
 {
     /// <summary>
-    /// The TMS eigenvector–feature-indicator heatmap (paper-spec §1.6 a) and its scores. Rows are features
+    /// The TMS eigenvector–feature-indicator heatmap (docs/paper-notes.md §1.6 a) and its scores. Rows are features
     /// a = 0..C−1, columns eigenvectors i = 0..k−1. Immutable.
     /// </summary>
     public sealed class TmsHeatmap
@@ -81,7 +81,7 @@ namespace Entk.Metrics
 
     /// <summary>
     /// Ground-truth features of Toy Models of Superposition for the flattened, channel-major eNTK
-    /// (paper-spec §1.5, §1.6 a, §2.1.4).
+    /// (docs/paper-notes.md §1.5, §1.6 a, §2.1.4).
     /// </summary>
     /// <remarks>
     /// Inputs are D samples × C features (one sample per row). The flattened kernel has N·C rows,
@@ -111,7 +111,7 @@ namespace Entk.Metrics
         }
 
         /// <summary>
-        /// The eigenvector–feature-indicator heatmap exactly per paper-spec §1.6 (a): Z columns and
+        /// The eigenvector–feature-indicator heatmap exactly per docs/paper-notes.md §1.6 (a): Z columns and
         /// eigenvector columns normalised to unit L2 norm (norm + 1e-10), H = |ZᵀE| (C × k), then every
         /// column of H divided by (its L2 norm + 1e-10).
         /// </summary>
@@ -172,7 +172,7 @@ namespace Entk.Metrics
         }
 
         /// <summary>
-        /// The number of features the model reconstructs: #{i : (WᵀW)_ii ≥ threshold} (paper-spec §2.1.4;
+        /// The number of features the model reconstructs: #{i : (WᵀW)_ii ≥ threshold} (docs/paper-notes.md §2.1.4;
         /// the author's runs: 21, 10, 42 for (m, S) = (10, 0.9), (10, 0.3), (40, 0.9)).
         /// </summary>
         /// <param name="w">m × n TMS weight matrix, non-empty, finite.</param>

@@ -5,7 +5,7 @@ using Entk.Kernels;
 
 namespace Entk.Metrics
 {
-    /// <summary>Which graph Laplacian on the p × p torus of inputs (paper-spec §1.7).</summary>
+    /// <summary>Which graph Laplacian on the p × p torus of inputs (docs/paper-notes.md §1.7).</summary>
     public enum TorusLaplacianKind
     {
         /// <summary>L_n = L1d ⊗ I_p: penalises variation along n (the left operand); pure m-modes have zero energy.</summary>

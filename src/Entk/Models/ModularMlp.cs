@@ -9,10 +9,10 @@ using static TorchSharp.torch;
 namespace Entk.Models
 {
     /// <summary>
-    /// The one-hidden-layer MLP on modular addition (Gromov's mean-field parametrisation, paper-spec §2.2.1):
+    /// The one-hidden-layer MLP on modular addition (Gromov's mean-field parametrisation, docs/paper-notes.md §2.2.1):
     /// f(x) = (1/H)·W2·((W1 x)/√(2p))² with x = concat(onehot_p(n), onehot_p(m)), W1 ∈ R^{H×2p}
     /// (tensor "W1"), W2 ∈ R^{p×H} (tensor "W2"), no biases. Outputs C = p. Structured rules: the
-    /// dense-layer factorisation and, for traced kernels, the closed forms of paper-spec §1.10:
+    /// dense-layer factorisation and, for traced kernels, the closed forms of docs/paper-notes.md §1.10:
     /// K_tr^(2) = (1/H²) Σ_j u_j² u'_j², K_tr^(1) = (4/(C H² 2p)) (x·x') Σ_j ‖W2_:j‖² u_j u'_j
     /// with u = W1 x / √(2p) (importance scales enter as Σ_c s_c² W2_cj²).
     /// </summary>

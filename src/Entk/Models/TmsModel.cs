@@ -13,8 +13,8 @@ namespace Entk.Models
     /// m hidden dimensions: W ∈ R^{m×n} (tensor "W", shape [m, n]) and b ∈ R^n (tensor "b", shape [n]),
     /// in that order in θ (P = m·n + n). Outputs: C = n (output c reconstructs feature c). The ReLU
     /// derivative at 0 is 0 (PyTorch convention). Structured rules: the closed-form kernel of
-    /// paper-spec §1.10, K_cd(x,x') = g_c g'_d [δ_cd(1 + h·h') + x'_c (W_:d·h) + x_d (W_:c·h') + (WᵀW)_cd (x·x')]
-    /// with h = Wx and g_c = 1[pre_c &gt; 0], and the closed-form Jacobian.
+    /// docs/paper-notes.md §1.10, K_cd(x,x') = g_c g'_d [δ_cd(1 + h·h') + x'_c (W_:d·h) + x_d (W_:c·h') + (WᵀW)_cd
+    /// (x·x')] with h = Wx and g_c = 1[pre_c &gt; 0], and the closed-form Jacobian.
     /// </summary>
     public sealed class TmsModel : FunctionalModel, IStructuredKernels
     {

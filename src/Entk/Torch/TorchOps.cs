@@ -7,7 +7,7 @@ namespace Entk.Torch
 {
     /// <summary>
     /// The thin boundary to libtorch. Every TorchSharp call that can fail on bad shapes is preceded by
-    /// a managed check (some native entry points abort the process instead of throwing; platform.md §2.3).
+    /// a managed check (some native entry points abort the process instead of throwing; docs/platform-notes.md §1).
     /// Tensors created from managed arrays share memory with them: never write into them in place.
     /// </summary>
     internal static class TorchOps

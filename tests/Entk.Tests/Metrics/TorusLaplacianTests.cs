@@ -11,7 +11,7 @@ namespace Entk.Tests.Metrics
 
         private static double Double(int k, int p) => 2 - 2 * Math.Cos(4 * Math.PI * k / p);
 
-        /// <summary>Closed-form Rayleigh quotients (paper-spec §1.7) on every mode of every relevant family.</summary>
+        /// <summary>Closed-form Rayleigh quotients (docs/paper-notes.md §1.7) on every mode of every relevant family.</summary>
         [TestCase(7)]
         [TestCase(29)]
         public void RayleighQuotient_OnFourierModes_EqualsClosedForm(int p)
