@@ -152,6 +152,7 @@ namespace Entk.Cli
             var sw = Stopwatch.StartNew();
             var trained = TransformerTraining.Train(TransformerSetup.Create(config, seed), new TransformerTrainingOptions { Progress = progress });
             var last = trained.History[^1];
+            if (trained.Divergence is { } d) progress.Log("transformer: WARNING: " + d + ". The claims are not evaluated; lower --lr (or --weight-decay).");
             progress.Log(FormattableString.Invariant($"transformer: seed {seed}, trained p = {config.Modulus} for {config.Epochs} epochs ({trained.Steps} steps) in {trained.Seconds:0.0}s; train/test accuracy {last.TrainAccuracy:P1} / {last.TestAccuracy:P1}"));
             var a = TransformerExperiment.Analyze(trained, options with { Progress = progress });
             progress.Log(FormattableString.Invariant($"transformer: key frequencies {{{string.Join(", ", a.KeyFrequencies)}}}; kernels + spectra + overlaps {a.AnalysisSeconds:0.0}s (final kernels {a.KernelSeconds:0.0}s, {a.OverTraining.Count} epochs over training)"));

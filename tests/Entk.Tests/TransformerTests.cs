@@ -228,6 +228,25 @@ namespace Entk.Tests
         }
 
         [Test]
+        public void Training_Diverging_StopsAtTheCheckpointAndClaimsAreNotEvaluated()
+        {
+            // Learning rate 1e4: the first steps blow the weights up, so the full-batch loss at epoch 2 fails the check.
+            var cfg = new TransformerConfig { Architecture = Tiny with { Modulus = 7 }, Epochs = 20, LearningRate = 1e4, WeightDecay = 0, BatchSize = 8, LogEvery = 2 };
+            var t = TransformerTraining.Train(TransformerSetup.Create(cfg, 5));
+            Assert.That(t.Divergence, Is.Not.Null, "training with lr 1e4 diverges");
+            var d = t.Divergence!;
+            Assert.That(d.Unit, Is.EqualTo("epoch"));
+            Assert.That(d.Step % 2, Is.EqualTo(0), "checked at checkpoints");
+            Assert.That(d.Step, Is.LessThan(20));
+            Assert.That(t.Checkpoints[^1].Epoch, Is.EqualTo(d.KeptStep), "the checkpoints end at the last one that passed");
+            Assert.That(t.Checkpoints.All(c => double.IsFinite(c.Metrics.TrainLoss)), Is.True);
+            Assert.That(!double.IsFinite(d.Loss) || d.Loss > DivergenceCheck.ExplosionFactor * t.Checkpoints[0].Metrics.TrainLoss, Is.True, d.ToString());
+            var a = TransformerExperiment.Analyze(t, new TransformerAnalysisOptions { TopK = 6, KeyFrequencies = new[] { 1 } });
+            var claims = TransformerClaims.Evaluate(a);
+            Assert.That(claims.Where(c => c.Verdict != Verdict.Info).Select(c => c.Verdict), Is.All.EqualTo(Verdict.NotEvaluated));
+        }
+
+        [Test]
         public void Training_FlatAdamW_EqualsPerTensorAdamW_Deterministic_GlobalRngUntouched()
         {
             var cfg = new TransformerConfig { Architecture = Tiny with { Modulus = 7 }, Epochs = 6, LearningRate = 3e-3, WeightDecay = 0.5, BatchSize = 8, LogEvery = 3 };

@@ -116,7 +116,8 @@ namespace Entk.Experiments
                     "(v4, MLP: the overlap's derivative peaks near the onset of grokking)",
                     Check.Inv($"W_U sum overlap ≥ {threshold}·2F first at epoch {Opt(firstAligned?.Epoch)} of {string.Join(", ", a.OverTraining.Select(pt => Check.Inv($"{pt.Epoch} ({pt.UnembedOverlaps.FirstSum.Overlap:0.00}, test {Pct(pt.Checkpoint.Metrics.TestAccuracy)})")))}")));
             }
-            return claims;
+            // A run whose training diverged describes a model that failed to train: nothing is judged on it.
+            return a.Training.Divergence is Training.TrainingDivergence d ? claims.Select(c => c.NotEvaluated(d.Short + " (see the warning above)")).ToList() : claims;
         }
     }
 }

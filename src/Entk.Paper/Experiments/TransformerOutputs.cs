@@ -167,6 +167,7 @@ namespace Entk.Experiments
                 ["seed"] = seed,
                 ["config"] = ConfigJson(cfg),
                 ["final"] = HistoryJson(last.Metrics),
+                ["divergence"] = Json.DivergenceJson(t.Divergence),
                 ["history"] = new JsonArray(t.History.Select(h => (JsonNode?)HistoryJson(h)).ToArray()),
                 ["key_frequencies"] = Json.Array(a.KeyFrequencies),
                 ["key_frequencies_given"] = a.KeyFrequenciesGiven,
@@ -280,6 +281,8 @@ namespace Entk.Experiments
             sb.Append(Check.Inv($"Key frequencies {{{string.Join(", ", a.KeyFrequencies)}}}{(a.KeyFrequenciesGiven ? " (given)" : " (detected from W_E)")}, F = {a.KeyFrequencies.Count}. Training {t.Seconds:0.0} s ({t.Steps} steps); kernels, spectra and overlaps {a.AnalysisSeconds:0.0} s.\n\n"));
             sb.Append("![accuracy](accuracy.png)\n\n![fourier](fourier.png)\n\n![spectra](spectra.png)\n\n![overlaps](overlaps.png)\n\n![rotation](rotation.png)\n\n");
             if (a.OverTraining.Count > 0) sb.Append("![over training](over_training.png)\n\n");
+            // The divergence warning only (the custom-configuration note of TMS and the MLP does not apply: the Transformer's claims state their own rules).
+            sb.Append(ReportWriter.Warnings(new[] { ("transformer", t.Divergence) }, paperConfiguration: true));
             sb.Append("## Claims\n\n");
             sb.Append(ReportWriter.ClaimsTable(claims));
             sb.Append(Check.Inv($"\n## Kernels\n\nBlock 1 = eigenvectors 0 .. s + 2F − 1 and block 2 = the next 2F (s ∈ {{0, 1}} admits one extra leading direction: 1 when a drop follows λ0 or λ2F, 0 when one follows λ(2F−1) instead), each compared with the centred sum and axis_sum modes at the key frequencies (maximum overlap 2F = {2 * a.KeyFrequencies.Count}).\n\n"));

@@ -11,15 +11,18 @@ namespace Entk.Training
     /// </summary>
     public sealed class TrainingDivergence
     {
-        internal TrainingDivergence(int step, double loss, double initialLoss, string unit)
+        internal TrainingDivergence(int step, double loss, double initialLoss, string unit, int? keptStep = null)
         {
+            _kept = keptStep;
             Step = step;
             Loss = loss;
             InitialLoss = initialLoss;
             Unit = unit;
         }
 
-        /// <summary>The step (TMS) or epoch (MLP) whose loss failed the check.</summary>
+        private readonly int? _kept;
+
+        /// <summary>The step (TMS) or epoch (MLP, Transformer) whose loss failed the check.</summary>
         public int Step { get; }
 
         /// <summary>That loss (NaN, ±∞ or a finite value above the limit).</summary>
@@ -31,8 +34,11 @@ namespace Entk.Training
         /// <summary>"step" or "epoch".</summary>
         public string Unit { get; }
 
-        /// <summary>The step whose model training kept (<see cref="Step"/> − 1, or 0).</summary>
-        public int KeptStep => Math.Max(0, Step - 1);
+        /// <summary>
+        /// The step whose model training kept: <see cref="Step"/> − 1 (or 0) for TMS and the MLP, which check every step; the
+        /// last checkpoint before <see cref="Step"/> for the Transformer, which checks the full-batch loss at its checkpoints.
+        /// </summary>
+        public int KeptStep => _kept ?? Math.Max(0, Step - 1);
 
         /// <summary>Why the loss failed the check, in words.</summary>
         public string Reason => double.IsFinite(Loss)
@@ -48,8 +54,8 @@ namespace Entk.Training
     }
 
     /// <summary>
-    /// The divergence check the training loops share (<see cref="TmsTraining.Train"/>, <see cref="MlpTraining.Train"/>): at
-    /// every step the loss must be finite and at most <see cref="ExplosionFactor"/> times the loss before training (when that
+    /// The divergence check the training loops share (<see cref="TmsTraining.Train"/>, <see cref="MlpTraining.Train"/>, and
+    /// <see cref="TransformerTraining.Train"/> at its checkpoints): at every step the loss must be finite and at most <see cref="ExplosionFactor"/> times the loss before training (when that
     /// is positive).
     /// </summary>
     public static class DivergenceCheck
@@ -63,11 +69,13 @@ namespace Entk.Training
         /// <param name="initialLoss">The loss before training (step 0).</param>
         /// <param name="unit">"step" or "epoch" (for messages).</param>
         /// <returns>Null when the loss passes; otherwise the divergence.</returns>
-        public static TrainingDivergence? Test(int step, double loss, double initialLoss, string unit = "step")
+        public static TrainingDivergence? Test(int step, double loss, double initialLoss, string unit = "step") => Test(step, loss, initialLoss, unit, null);
+
+        internal static TrainingDivergence? Test(int step, double loss, double initialLoss, string unit, int? keptStep)
         {
             Check.NotNull(unit, nameof(unit));
-            if (!double.IsFinite(loss)) return new TrainingDivergence(step, loss, initialLoss, unit);
-            if (initialLoss > 0 && double.IsFinite(initialLoss) && loss > ExplosionFactor * initialLoss) return new TrainingDivergence(step, loss, initialLoss, unit);
+            if (!double.IsFinite(loss)) return new TrainingDivergence(step, loss, initialLoss, unit, keptStep);
+            if (initialLoss > 0 && double.IsFinite(initialLoss) && loss > ExplosionFactor * initialLoss) return new TrainingDivergence(step, loss, initialLoss, unit, keptStep);
             return null;
         }
     }

@@ -255,8 +255,9 @@ namespace Entk.Training
     {
         private readonly TransformerCheckpoint[] _checkpoints;
 
-        internal TransformerTrainingResult(TransformerSetup setup, IReadOnlyList<TransformerCheckpoint> checkpoints, double seconds, long steps)
+        internal TransformerTrainingResult(TransformerSetup setup, IReadOnlyList<TransformerCheckpoint> checkpoints, double seconds, long steps, TrainingDivergence? divergence = null)
         {
+            Divergence = divergence;
             Setup = setup;
             _checkpoints = checkpoints.ToArray();
             Checkpoints = ReadOnly.View(_checkpoints);
@@ -267,7 +268,14 @@ namespace Entk.Training
         /// <summary>The setup.</summary>
         public TransformerSetup Setup { get; }
 
-        /// <summary>Checkpoints at epoch 0, every LogEvery epochs, and the last epoch.</summary>
+        /// <summary>
+        /// Where training diverged (null when it did not): the full-batch training loss at a checkpoint was non-finite or
+        /// more than 10⁴ × the initial loss. Training stopped there; the checkpoints end at the last one that passed, and
+        /// the experiment marks its claims not evaluated.
+        /// </summary>
+        public TrainingDivergence? Divergence { get; }
+
+        /// <summary>Checkpoints at epoch 0, every LogEvery epochs, and the last epoch (up to the last that passed the divergence check when <see cref="Divergence"/> is set).</summary>
         public IReadOnlyList<TransformerCheckpoint> Checkpoints { get; }
 
         /// <summary>The logged metrics, one per checkpoint.</summary>
@@ -313,7 +321,7 @@ namespace Entk.Training
         /// <param name="setup">Setup.</param>
         /// <param name="options">Options (default: no progress reporting).</param>
         /// <returns>Checkpoints and history.</returns>
-        /// <exception cref="InvalidOperationException">The loss became non-finite (diverged).</exception>
+        /// <exception cref="NonFiniteValueException">The loss before training is not finite.</exception>
         public static TransformerTrainingResult Train(TransformerSetup setup, TransformerTrainingOptions? options = null)
         {
             Check.NotNull(setup, nameof(setup));
@@ -334,6 +342,7 @@ namespace Entk.Training
             var trainLabels = labels.index_select(0, trainIdx);
             int ntrain = setup.TrainIndices.Count;
             var checkpoints = new List<TransformerCheckpoint>();
+            TrainingDivergence? divergence = null;
             long steps = 0;
             progress?.Report(new EntkProgress("train transformer", 0, cfg.Epochs));
             for (int epoch = 0; epoch <= cfg.Epochs; epoch++)
@@ -344,7 +353,9 @@ namespace Entk.Training
                     using var ng = torch.no_grad();
                     var logits = module.Logits(tokens).narrow(1, 0, p);
                     var entry = Metrics(epoch, logits, labels, trainIdx, testIdx);
-                    if (!double.IsFinite(entry.TrainLoss)) throw new InvalidOperationException(Check.Inv($"Transformer training diverged at epoch {epoch} (train loss {entry.TrainLoss}); lower the learning rate."));
+                    if (checkpoints.Count > 0)
+                        divergence = DivergenceCheck.Test(epoch, entry.TrainLoss, checkpoints[0].Metrics.TrainLoss, "epoch", checkpoints[^1].Epoch);
+                    if (divergence is not null) break;      // keep the checkpoints so far; the last one passed the check
                     checkpoints.Add(new TransformerCheckpoint(epoch, module.GetWeights(), entry));
                 }
                 if (epoch == cfg.Epochs) break;
@@ -368,7 +379,9 @@ namespace Entk.Training
                 order.AfterEpoch(epoch);
                 if (progress is not null && ((epoch + 1) % 20 == 0 || epoch + 1 == cfg.Epochs)) progress.Report(new EntkProgress("train transformer", epoch + 1, cfg.Epochs));
             }
-            return new TransformerTrainingResult(setup, checkpoints, clock.Elapsed.TotalSeconds, steps);
+            if (checkpoints.Count == 0 || !double.IsFinite(checkpoints[0].Metrics.TrainLoss))
+                throw new NonFiniteValueException("setup.InitialWeights", "a finite loss before training (the initial forward pass overflows or gives NaN)", checkpoints.Count == 0 ? double.NaN : checkpoints[0].Metrics.TrainLoss);
+            return new TransformerTrainingResult(setup, checkpoints, clock.Elapsed.TotalSeconds, steps, divergence);
         }
 
         private static TransformerLogEntry Metrics(int epoch, Tensor logits, Tensor labels, Tensor trainIdx, Tensor testIdx)
