@@ -82,6 +82,7 @@ namespace Entk.Cli
                     {
                         var k = EmpiricalNtk.Compute(model, KernelReduction.TraceMean, xm, options: new NtkOptions { Precision = precision });
                         kernelSeconds = t.Elapsed.TotalSeconds;
+                        foreach (var kv in Kernels.Rules.RuleKernels.LastPhases) phases["engine_" + kv.Key] = kv.Value;
                         Eig(() => SymmetricEigen.Decompose(k.Matrix, Math.Min(50, n)), "eigenvalues");
                         result["routes"] = new JsonArray(k.TensorRoutes.Select(r => (JsonNode?)JsonValue.Create(r.Tensor + ": " + r.Description)).ToArray());
                         return k;

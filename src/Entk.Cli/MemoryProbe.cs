@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
@@ -76,6 +77,24 @@ namespace Entk.Cli
                     // Warm the same route (JIT, libtorch's lazily initialised kernels) on a few samples.
                     warm = () => EmpiricalNtk.PlanSpectrum(mlp, KernelReduction.FlattenClassMajor, x.SliceRows(0, 40), 4, new NtkOptions(), RidgePolicy.None)
                         .Single(p => p.Name == plan.Name).Run();
+                    break;
+                }
+                case "rules-gpt-layers":
+                {
+                    // The bench's GPT-style transformer (4 pre-LN blocks, d 256, MLP 1,024, 32 tokens): per-layer all-pairs-mean
+                    // kernels of six groups in one call, as `entk bench --suite own` computes them.
+                    int count = int.Parse(Environment.GetEnvironmentVariable("ENTK_PROBE_N") ?? "200", CultureInfo.InvariantCulture);
+                    var gpt = new BenchGpt();
+                    var gm = TorchModuleModel.Wrap(gpt, 32, 64, new[] { 32 }, "gpt", integerInputs: true);
+                    var tok = Matrix.FromArray(count, 32, Enumerable.Range(0, count * 32).Select(_ => (double)rng.Next(64)).ToArray());
+                    var names = gm.Layout.Tensors.Select(t => t.Name).ToArray();
+                    var groups = new List<ParameterGroup> { ParameterGroup.Of("embeddings", names.Where(s => s.Contains("_emb.", StringComparison.Ordinal)).ToArray()) };
+                    for (int i = 0; i < 4; i++)
+                        groups.Add(ParameterGroup.Of("block" + i.ToString(CultureInfo.InvariantCulture), names.Where(s => s.StartsWith("blocks." + i.ToString(CultureInfo.InvariantCulture) + ".", StringComparison.Ordinal)).ToArray()));
+                    groups.Add(ParameterGroup.Of("head", names.Where(s => s.StartsWith("ln_f.", StringComparison.Ordinal) || s.StartsWith("head.", StringComparison.Ordinal)).ToArray()));
+                    est = EmpiricalNtk.EstimateMemory(gm, KernelReduction.AllPairsMean, count, groups: groups.Count, inputs: tok);
+                    run = () => EmpiricalNtk.ComputeLayerwise(gm, KernelReduction.AllPairsMean, tok, groups: groups);
+                    warm = () => EmpiricalNtk.ComputeLayerwise(gm, KernelReduction.AllPairsMean, tok.SliceRows(0, 4), groups: groups);
                     break;
                 }
                 case "jacobian-traced":

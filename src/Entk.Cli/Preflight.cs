@@ -33,6 +33,17 @@ namespace Entk.Cli
 
         public const string TmsSizeHint = "Reduce --features (-n), --samples (-D), --hidden (-m), --top-k (-k) or the number of --betas.";
 
+        public static readonly IReadOnlyDictionary<string, string> TransformerFlags = new Dictionary<string, string>
+        {
+            ["Modulus"] = "--modulus (-p)", ["ModelWidth"] = "--d-model", ["Heads"] = "--heads", ["MlpWidth"] = "--d-mlp", ["Epochs"] = "--epochs",
+            ["LogEvery"] = "--log-every", ["TopK"] = "--top-k (-k)", ["options.TopK"] = "--top-k (-k)", ["folder"] = "--out",
+            ["TrainFraction"] = "--train-fraction", ["LearningRate"] = "--lr", ["WeightDecay"] = "--weight-decay", ["Beta1"] = "--beta1",
+            ["Beta2"] = "--beta2", ["Epsilon"] = "--eps", ["BatchSize"] = "--batch-size", ["AlignmentThreshold"] = "--threshold",
+            ["KeyFrequencies"] = "--key-frequencies", ["MaxKeyFrequencies"] = "--max-key-frequencies", ["SpectrumEpochs"] = "--spectrum-epochs",
+        };
+
+        public const string TransformerSizeHint = "Reduce --modulus (-p; the kernels are p² × p²), --d-model, --d-mlp, --top-k (-k), or the number of checkpoints (--epochs / --log-every).";
+
         public const string MlpSizeHint = "Reduce --modulus (-p; the traced kernels are p² × p²), --width (-H), --top-k (-k), or the number of checkpoints (--epochs / --log-every).";
 
         /// <summary>Runs a library validation and rewords its rejection with the flags.</summary>
@@ -111,13 +122,16 @@ namespace Entk.Cli
         /// <summary>Validates a Transformer run (settings, options, the checkpoint epochs asked for) and the folder.</summary>
         public static void Transformer(string folder, TransformerConfig config, long seed, TransformerAnalysisOptions options, OutputPolicy policy)
         {
-            config.Validate();
-            options.Validate(config.Modulus);
+            ErrorBoundary.SetSizeHint(TransformerSizeHint);
+            Check(() => { config.Validate(); return 0; }, TransformerFlags);
+            Check(() => { options.Validate(config.Modulus); return 0; }, TransformerFlags);
             if (seed < 0) throw new EntkArgumentException("--seed", "a non-negative seed", seed.ToString(CultureInfo.InvariantCulture));
             if (options.SpectrumEpochs is { } se)
                 foreach (var e in se)
                     if (e < 0 || e > config.Epochs || (e % config.LogEvery != 0 && e != config.Epochs))
                         throw new EntkArgumentException("--spectrum-epochs", Entk.Internal.Check.Inv($"checkpoint epochs (multiples of --log-every {config.LogEvery} up to --epochs {config.Epochs}, or the last)"), e.ToString(CultureInfo.InvariantCulture));
+            var plan = Check(() => TransformerExperiment.Plan(config, options), TransformerFlags);
+            Check(() => { plan.Require(FormattableString.Invariant($"the Transformer run (p = {config.Modulus})"), alternatives: TransformerSizeHint); return 0; }, TransformerFlags);
             Folder(folder, TransformerOutputs.Settings(config, seed, options), policy);
         }
     }

@@ -428,7 +428,7 @@ print(json.dumps({'draws': draws, 'perms': perms}))
             Assert.That(o3, Does.Contain("--transformer-seeds"));
             var (c4, o4) = CliTests.Run("transformer", "--out", dir, "-p", "7", "--d-model", "10", "--heads", "4");
             Assert.That(c4, Is.EqualTo(2), o4);
-            Assert.That(o4, Does.Contain("Heads"));
+            Assert.That(o4, Does.Contain("--heads"));
             var (c5, o5) = CliTests.Run("transformer", "--out", dir, "-p", "7", "--epochs", "40", "--spectrum-epochs", "15");
             Assert.That(c5, Is.EqualTo(2), o5);
             Assert.That(o5, Does.Contain("--spectrum-epochs"));

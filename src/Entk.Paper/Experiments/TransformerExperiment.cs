@@ -482,6 +482,35 @@ namespace Entk.Experiments
             return set.ToArray();
         }
 
+        /// <summary>
+        /// The arrays a run holds at its peak, for a check before any work (<see cref="MemoryPlan.Require"/>): the parameters
+        /// with their gradients, AdamW state and a copy (5·P), the checkpoints ((Epochs/LogEvery + 2)·P), the full-batch
+        /// forward pass on the p² inputs (about 4 copies of p² × (12·d_model + d_mlp + p + 1)), the kernels (p² × p² each: the
+        /// library's 9 per-tensor kernels and total plus working copy, and this experiment's 12 named kernels, 23 in all) and
+        /// the spectra (p² × k for the 12 kernels and 3 per epoch over training). Saturating arithmetic.
+        /// </summary>
+        /// <param name="config">Settings.</param>
+        /// <param name="options">Analysis options (TopK, SpectrumEpochs).</param>
+        /// <returns>The plan.</returns>
+        public static MemoryPlan Plan(TransformerConfig config, TransformerAnalysisOptions? options = null)
+        {
+            Check.NotNull(config, nameof(config));
+            var o = options ?? new TransformerAnalysisOptions();
+            var a = config.Architecture;
+            long p = a.Modulus, n = MemoryBudget.Product(p, p);
+            long parameters = TransformerWeights.Names.Aggregate(0L, (sum, name) => MemoryBudget.Sum(sum, a.ShapeOf(name).Aggregate(1L, (x, y) => MemoryBudget.Product(x, y))));
+            long checkpoints = (long)Math.Max(0, config.Epochs) / Math.Max(1, config.LogEvery) + 2;
+            long k = Math.Clamp(o.TopK, 1, n);
+            long overTraining = o.SpectrumEpochs?.Count ?? 5;
+            long width = MemoryBudget.Sum(MemoryBudget.Product(12, a.ModelWidth), a.MlpWidth, a.Vocabulary);
+            return MemoryPlan.Empty
+                .Add(Check.Inv($"parameters, gradients, AdamW state and a copy (P = {parameters})"), "ModelWidth, Heads, MlpWidth, Modulus", 5, parameters)
+                .Add(Check.Inv($"{checkpoints} checkpoints of P weights"), "Epochs, LogEvery, ModelWidth, MlpWidth, Modulus", checkpoints, parameters)
+                .Add(Check.Inv($"full-batch forward p² × (12·d_model + d_mlp + p + 1) = {n} × {width}"), "Modulus, ModelWidth, MlpWidth", 4, n, width)
+                .Add(Check.Inv($"kernels p² × p² = {n} × {n}"), "Modulus", 23, n, n)
+                .Add(Check.Inv($"spectra p² × k = {n} × {k}"), "Modulus, TopK", MemoryBudget.Sum(12, MemoryBudget.Product(3, overTraining)), n, k);
+        }
+
         /// <summary>Trains and analyses.</summary>
         /// <param name="config">Settings.</param>
         /// <param name="seed">Model seed.</param>
@@ -493,6 +522,7 @@ namespace Entk.Experiments
             Check.NotNull(config, nameof(config));
             config.Validate();
             o.Validate(config.Modulus);
+            Plan(config, o).Require(Check.Inv($"the Transformer run (p = {config.Modulus})"));
             var trained = TransformerTraining.Train(TransformerSetup.Create(config, seed), new TransformerTrainingOptions { Progress = o.Progress });
             return Analyze(trained, o);
         }

@@ -113,6 +113,17 @@ namespace Entk.Kernels.Rules
         /// <summary>Disposes the factor's tensors.</summary>
         internal abstract void Release();
 
+        /// <summary>
+        /// The tensor to keep across chunks, out of the dispose scope, in storage of its own: a strided or offset view (e.g.
+        /// the last position of a sequence, h[:, −1, :]) would keep its whole base tensor alive, which the memory plan does
+        /// not count.
+        /// </summary>
+        private protected static Tensor Keep(Tensor t)
+        {
+            var own = t.is_contiguous() && t.storage_offset() == 0 ? t : (t.is_contiguous() ? t.clone() : t.contiguous());
+            return own.DetachFromDisposeScope();
+        }
+
         private protected static void CheckDims(Tensor t, string name, int dims)
         {
             if (t is null) throw new ArgumentNullException(name);
@@ -233,11 +244,13 @@ namespace Entk.Kernels.Rules
             double psg = 2.0 * FormFlopsFor(chunk, outputs) + 2.0 * chunk * chunk * outputs * (full ? outputs : 1) * Count;
             long gram = MemoryBudget.Product(8, chunk, chunk, T, T, full ? outputs * outputs : 1);
             long copies = T == 1 ? 2 : 3;      // the cached cotangent Gram, its product with the input Gram, and (T > 1) the reduced block
-            if (_a is null) return MemoryBudget.Product(gram, copies);
+            // A bias takes the same choice as Traced/Full make for it: pairwise (or its weight's cached Gram, counted with the
+            // weight) when that is cheaper, per-sample gradients otherwise — over many positions (a convolution's bias) the
+            // pairwise (B·T)² Gram would be enormous while its per-sample gradients are tiny.
             return pair <= psg ? MemoryBudget.Product(gram, copies) : base.ContractionWorkBytes(samples, chunk, outputs, full);
         }
 
-        private double FormFlopsFor(long chunk, long outputs) => 2.0 * chunk * outputs * T * Out * In;
+        private double FormFlopsFor(long chunk, long outputs) => _a is null ? (double)chunk * outputs * T * Out : 2.0 * chunk * outputs * T * Out * In;
 
         /// <inheritdoc />
         internal override double TracedFlops(long otherSamples) => Math.Min(PairTracedFlops(otherSamples), base.TracedFlops(otherSamples));
@@ -356,8 +369,8 @@ namespace Entk.Kernels.Rules
         /// <inheritdoc />
         internal override void Detach()
         {
-            _d = _d.DetachFromDisposeScope();
-            _a = _a?.DetachFromDisposeScope();
+            _d = Keep(_d);
+            _a = _a is null ? null : Keep(_a);
         }
 
         /// <inheritdoc />
@@ -406,8 +419,8 @@ namespace Entk.Kernels.Rules
         /// <inheritdoc />
         internal override void Detach()
         {
-            _d = _d.DetachFromDisposeScope();
-            _x = _x.DetachFromDisposeScope();
+            _d = Keep(_d);
+            _x = Keep(_x);
         }
 
         /// <inheritdoc />
@@ -489,8 +502,8 @@ namespace Entk.Kernels.Rules
         /// <inheritdoc />
         internal override void Detach()
         {
-            _d = _d.DetachFromDisposeScope();
-            _i = _i.DetachFromDisposeScope();
+            _d = Keep(_d);
+            _i = Keep(_i);
         }
 
         /// <inheritdoc />
@@ -525,7 +538,7 @@ namespace Entk.Kernels.Rules
         internal override GradientFactors To(ScalarType type) => _g.dtype == type ? this : new PerSampleGradientFactors(_g.to(type));
 
         /// <inheritdoc />
-        internal override void Detach() => _g = _g.DetachFromDisposeScope();
+        internal override void Detach() => _g = Keep(_g);
 
         /// <inheritdoc />
         internal override void Release() => _g.Dispose();
