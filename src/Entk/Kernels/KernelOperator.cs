@@ -64,7 +64,7 @@ namespace Entk.Kernels
             double trace = 0;
             for (int i = 0; i < n; i++) trace += matrix[i, i];
             var k = TorchOps.ToTensor(matrix).clone().DetachFromDisposeScope();     // copied once into native memory
-            return new KernelOperator(n, Check.Inv($"explicit matrix [{n}, {n}]"), v => k.mm(v), trace, NtkMethod.JacobianContraction, release: k.Dispose, columnChunk: int.MaxValue);
+            return new KernelOperator(n, Check.Inv($"explicit matrix [{n}, {n}]"), SymmetricProduct(k), trace, NtkMethod.JacobianContraction, release: k.Dispose, columnChunk: int.MaxValue);
         }
 
         /// <summary>An operator over a symmetric float64 tensor (n × n); with <paramref name="owns"/> it is disposed with the operator.</summary>
@@ -75,8 +75,10 @@ namespace Entk.Kernels
             // K is symmetric, so K·V = (Vᵀ·K)ᵀ; for a block of vectors MKL's GEMM runs 2–3× faster in that orientation (a
             // 10,000² float64 kernel times 16 columns: 68 ms against 182 ms). A single vector is made contiguous (a strided
             // column of the Lanczos basis otherwise takes a slower matrix-vector path).
-            return new KernelOperator(n, description, v => v.shape[1] == 1 ? k.mm(v.contiguous()) : v.t().contiguous().mm(k).t(), trace, method, routes, owns ? k.Dispose : null, int.MaxValue);
+            return new KernelOperator(n, description, SymmetricProduct(k), trace, method, routes, owns ? k.Dispose : null, int.MaxValue);
         }
+
+        private static Func<Tensor, Tensor> SymmetricProduct(Tensor k) => v => v.shape[1] == 1 ? k.mm(v.contiguous()) : v.t().contiguous().mm(k).t();
 
         /// <summary>
         /// An operator from a user function, so that <see cref="Linalg.Lanczos"/> runs on any symmetric operator. The function
