@@ -25,15 +25,17 @@ namespace Entk.Cli
         {
             var c = new Command("memory-probe", "(internal) the memory estimate of one route beside its measured peak, as JSON.") { Hidden = true };
             var name = new Option<string>("--case") { Required = true };
+            var count = new Option<int?>("--n") { Description = "Inputs (rules-gpt-layers only; default 200)." };
             c.Options.Add(name);
-            c.SetAction(p => Guard(() => RunMemoryProbe(p.GetValue(name)!)));
+            c.Options.Add(count);
+            c.SetAction(p => Guard(() => RunMemoryProbe(p.GetValue(name)!, p.GetValue(count))));
             return c;
         }
 
         private static long Kb(string key) => long.Parse(File.ReadAllLines("/proc/self/status").First(l => l.StartsWith(key, StringComparison.Ordinal))
             .Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 
-        private static int RunMemoryProbe(string name)
+        private static int RunMemoryProbe(string name, int? inputs)
         {
             torch.random.manual_seed(0);
             static nn.Module<Tensor, Tensor> L(long i, long o) => nn.Linear(i, o, dtype: ScalarType.Float64);
@@ -83,7 +85,8 @@ namespace Entk.Cli
                 {
                     // The bench's GPT-style transformer (4 pre-LN blocks, d 256, MLP 1,024, 32 tokens): per-layer all-pairs-mean
                     // kernels of six groups in one call, as `entk bench --suite own` computes them.
-                    int count = int.Parse(Environment.GetEnvironmentVariable("ENTK_PROBE_N") ?? "200", CultureInfo.InvariantCulture);
+                    int count = inputs ?? 200;
+                    if (count < 4) throw new EntkArgumentException("--n", "at least 4 inputs", count.ToString(CultureInfo.InvariantCulture));
                     var gpt = new BenchGpt();
                     var gm = TorchModuleModel.Wrap(gpt, 32, 64, new[] { 32 }, "gpt", integerInputs: true);
                     var tok = Matrix.FromArray(count, 32, Enumerable.Range(0, count * 32).Select(_ => (double)rng.Next(64)).ToArray());
