@@ -49,6 +49,11 @@ namespace Entk.Training
             double bc2 = 1 - Math.Pow(_beta2, _step);
             double stepSize = _lr / bc1;
             double bc2Sqrt = Math.Sqrt(bc2);
+            // Explicit Scalars held until the end of the step: a temporary from an implicit double → Scalar conversion can be
+            // finalised by the garbage collector while the native call still reads it ("Scalar::toDouble: Expected false to
+            // be true", seen in CI in this step).
+            using Scalar decay = 1 - _lr * _weightDecay, wd = _weightDecay, b1 = _beta1, b1c = 1 - _beta1, b2 = _beta2, b2c = 1 - _beta2,
+                eps = _eps, bc2s = bc2Sqrt, step = -stepSize;
             for (int i = 0; i < _params.Length; i++)
             {
                 var p = _params[i];
@@ -56,13 +61,14 @@ namespace Entk.Training
                 if (g is null) continue;
                 if (_weightDecay != 0)
                 {
-                    if (_decoupled) p.mul_(1 - _lr * _weightDecay);
-                    else g = g.add(p, alpha: _weightDecay);
+                    if (_decoupled) p.mul_(decay);
+                    else g = g.add(p, alpha: wd);
                 }
-                _m[i].mul_(_beta1).add_(g, alpha: 1 - _beta1);
-                _v[i].mul_(_beta2).addcmul_(g, g, value: 1 - _beta2);
-                var denom = (_v[i].sqrt() / bc2Sqrt).add_(_eps);
-                p.addcdiv_(_m[i], denom, value: -stepSize);
+                _m[i].mul_(b1).add_(g, alpha: b1c);
+                _v[i].mul_(b2).addcmul_(g, g, value: b2c);
+                var denom = _v[i].sqrt().div_(bc2s).add_(eps);
+                p.addcdiv_(_m[i], denom, value: step);
+                GC.KeepAlive(g);
             }
         }
 

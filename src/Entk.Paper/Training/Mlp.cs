@@ -302,7 +302,9 @@ namespace Entk.Training
             TrainingDivergence? divergence = null;
             double initial = double.NaN;
             double scale = 1.0 / Math.Sqrt(2.0 * p);
-            Tensor Forward(Tensor inp) => (inp.mm(w1.t()) * scale).pow(2).mm(w2.t()) / cfg.Width;
+            // Explicit Scalars held for the whole loop (an implicit double → Scalar temporary can be finalised mid-call).
+            using Scalar sScale = scale, two = 2, width = cfg.Width, minusOne = -1;
+            Tensor Forward(Tensor inp) => inp.mm(w1.t()).mul(sScale).pow(two).mm(w2.t()).div(width);
             void Log(int epoch)
             {
                 using var ng = torch.no_grad();
@@ -317,8 +319,8 @@ namespace Entk.Training
                 using (torch.enable_grad())
                 {
                     // the training loss at this epoch's weights: checked, then (unless this is the last epoch) minimised by one step
-                    var diff = Forward(xtr) - ytr;
-                    var loss = (diff * diff).mean();
+                    var diff = Forward(xtr).add(ytr, minusOne);        // f + (−1)·y = f − y exactly
+                    var loss = diff.mul(diff).mean();
                     double l = loss.item<double>();
                     if (epoch == 0) initial = l;
                     divergence = DivergenceCheck.Test(epoch, l, initial, "epoch");

@@ -275,10 +275,18 @@ namespace Entk.Training
 
         private static Tensor LossTensor(Tensor w, Tensor b, Tensor x, Tensor imp)
         {
+            using Scalar one = 1, minusOne = -1;
+            return LossTensor(w, b, x, imp, one, minusOne);
+        }
+
+        private static Tensor LossTensor(Tensor w, Tensor b, Tensor x, Tensor imp, Scalar one, Scalar minusOne)
+        {
+            // Explicit alpha (held by the caller for the whole loop): `a + b` and `a - b` pass a temporary alpha Scalar that
+            // the garbage collector can finalise while the native call reads it.
             var h = x.mm(w.t());
-            var y = torch.nn.functional.relu(h.mm(w) + b);
-            var diff = y - x;
-            return (imp * diff * diff).mean();
+            var y = torch.nn.functional.relu(h.mm(w).add(b, one));
+            var diff = y.add(x, minusOne);      // y + (−1)·x = y − x exactly
+            return imp.mul(diff).mul(diff).mean();
         }
 
         /// <summary>What to change when the plan of a TMS set-up or training does not fit (library wording).</summary>
@@ -342,12 +350,13 @@ namespace Entk.Training
             double initial = double.NaN, previous = double.NaN;
             string stage = "train tms " + setup.Config.Name;
             progress?.Report(new EntkProgress(stage, 0, total));
+            using Scalar one = 1, minusOne = -1;
             using (torch.enable_grad())
             {
                 for (int step = 0; step <= total; step++)
                 {
                     using var inner = torch.NewDisposeScope();
-                    var loss = LossTensor(w, b, x, imp);
+                    var loss = LossTensor(w, b, x, imp, one, minusOne);
                     double l = loss.item<double>();
                     if (step == 0) initial = l;
                     divergence = DivergenceCheck.Test(step, l, initial, "step");
