@@ -1,4 +1,8 @@
 using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Entk.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -102,6 +106,22 @@ namespace Entk.Cli
             head = nn.Linear(d, vocab, hasBias: false, dtype: ScalarType.Float64);
             _heads = heads;
             RegisterComponents();
+        }
+
+        /// <summary>
+        /// The per-layer groups of the bench (and of the memory probe): the two embeddings, each block, and the final
+        /// LayerNorm with the unembedding.
+        /// </summary>
+        internal static List<ParameterGroup> LayerGroups(IReadOnlyList<string> names, int layers = 4)
+        {
+            var groups = new List<ParameterGroup> { ParameterGroup.Of("embeddings", names.Where(s => s.Contains("_emb.", StringComparison.Ordinal)).ToArray()) };
+            for (int i = 0; i < layers; i++)
+            {
+                string prefix = "blocks." + i.ToString(CultureInfo.InvariantCulture) + ".";
+                groups.Add(ParameterGroup.Of("block" + i.ToString(CultureInfo.InvariantCulture), names.Where(s => s.StartsWith(prefix, StringComparison.Ordinal)).ToArray()));
+            }
+            groups.Add(ParameterGroup.Of("head", names.Where(s => s.StartsWith("ln_f.", StringComparison.Ordinal) || s.StartsWith("head.", StringComparison.Ordinal)).ToArray()));
+            return groups;
         }
 
         /// <summary>ids (N, T) as int64 → logits at the last position (N, vocab).</summary>

@@ -119,14 +119,7 @@ namespace Entk.Cli
                     {
                         // Per-layer all-pairs-mean kernels (the paper's Transformer reduction), one group per block plus the
                         // embeddings and the final LayerNorm + unembedding, and the top 20 eigenpairs of each.
-                        var names = model.Layout.Tensors.Select(p => p.Name).ToArray();
-                        var groups = new List<ParameterGroup> { ParameterGroup.Of("embeddings", names.Where(s => s.Contains("_emb.", StringComparison.Ordinal)).ToArray()) };
-                        for (int i = 0; i < 4; i++)
-                        {
-                            string prefix = "blocks." + i.ToString(CultureInfo.InvariantCulture) + ".";
-                            groups.Add(ParameterGroup.Of("block" + i.ToString(CultureInfo.InvariantCulture), names.Where(s => s.StartsWith(prefix, StringComparison.Ordinal)).ToArray()));
-                        }
-                        groups.Add(ParameterGroup.Of("head", names.Where(s => s.StartsWith("ln_f.", StringComparison.Ordinal) || s.StartsWith("head.", StringComparison.Ordinal)).ToArray()));
+                        var groups = BenchGpt.LayerGroups(model.Layout.Tensors.Select(p => p.Name).ToArray());
                         var spectra = new JsonObject();
                         // One computation for all groups: the engine captures every layer once and, when the stored factors do not
                         // fit the memory budget, processes the layers in passes (one layer at a time at the limit).

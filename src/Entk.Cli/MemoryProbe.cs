@@ -90,11 +90,7 @@ namespace Entk.Cli
                     var gpt = new BenchGpt();
                     var gm = TorchModuleModel.Wrap(gpt, 32, 64, new[] { 32 }, "gpt", integerInputs: true);
                     var tok = Matrix.FromArray(count, 32, Enumerable.Range(0, count * 32).Select(_ => (double)rng.Next(64)).ToArray());
-                    var names = gm.Layout.Tensors.Select(t => t.Name).ToArray();
-                    var groups = new List<ParameterGroup> { ParameterGroup.Of("embeddings", names.Where(s => s.Contains("_emb.", StringComparison.Ordinal)).ToArray()) };
-                    for (int i = 0; i < 4; i++)
-                        groups.Add(ParameterGroup.Of("block" + i.ToString(CultureInfo.InvariantCulture), names.Where(s => s.StartsWith("blocks." + i.ToString(CultureInfo.InvariantCulture) + ".", StringComparison.Ordinal)).ToArray()));
-                    groups.Add(ParameterGroup.Of("head", names.Where(s => s.StartsWith("ln_f.", StringComparison.Ordinal) || s.StartsWith("head.", StringComparison.Ordinal)).ToArray()));
+                    var groups = BenchGpt.LayerGroups(gm.Layout.Tensors.Select(t => t.Name).ToArray());
                     est = EmpiricalNtk.EstimateMemory(gm, KernelReduction.AllPairsMean, count, groups: groups.Count, inputs: tok);
                     run = () => EmpiricalNtk.ComputeLayerwise(gm, KernelReduction.AllPairsMean, tok, groups: groups);
                     warm = () => EmpiricalNtk.ComputeLayerwise(gm, KernelReduction.AllPairsMean, tok.SliceRows(0, 4), groups: groups);
@@ -119,7 +115,7 @@ namespace Entk.Cli
                     break;
                 }
                 default:
-                    throw new EntkArgumentException("--case", "rules-traced, rules-flattened, rules-formed-spectrum, rules-operator-spectrum, jacobian-traced or structured-flattened", name);
+                    throw new EntkArgumentException("--case", "rules-traced, rules-flattened, rules-formed-spectrum, rules-operator-spectrum, rules-gpt-layers, jacobian-traced or structured-flattened", name);
             }
             warm();
             GC.Collect();

@@ -310,19 +310,17 @@ namespace Entk.Kernels.Rules
         /// <inheritdoc />
         internal override Tensor TransposeProduct(Tensor u)
         {
-            long b = Samples, k = u.shape[2];
-            // z[n, t, out, k] = Σ_v δ[n, v, t, out] u[n, v, k]
-            var z = _d.permute(0, 2, 3, 1).reshape(b, T * Out, Outputs).bmm(u.to(_d.dtype)).reshape(b, T, Out, k);
-            Tensor m;
-            if (_a is null) m = z.sum(new long[] { 0, 1 });                                 // (out, k)
-            else m = z.permute(2, 3, 0, 1).reshape(Out * k, b * T).mm(_a.reshape(b * T, In)).reshape(Out, k, In).permute(0, 2, 1).reshape(Out * In, k);
-            return _alpha == 1 ? m : m * _alpha;
+            var m = TransposeProductPartial(u);                                              // bias (out, k); weight ((out, k), in)
+            if (_a is null) return m;
+            long k = u.shape[2];
+            return m.reshape(Out, k, In).permute(0, 2, 1).reshape(Out * In, k);
         }
 
         /// <inheritdoc />
         internal override Tensor TransposeProductPartial(Tensor u)
         {
             long b = Samples, k = u.shape[2];
+            // z[n, t, out, k] = Σ_v δ[n, v, t, out] u[n, v, k]
             var z = _d.permute(0, 2, 3, 1).reshape(b, T * Out, Outputs).bmm(u.to(_d.dtype)).reshape(b, T, Out, k);
             // Bias: (out, k). Weight: (out·k, in), laid out as ((out, k), in); ProductOperand permutes once per tensor.
             var m = _a is null ? z.sum(new long[] { 0, 1 }) : z.permute(2, 3, 0, 1).reshape(Out * k, b * T).mm(_a.reshape(b * T, In));
@@ -351,13 +349,9 @@ namespace Entk.Kernels.Rules
         /// <inheritdoc />
         internal override Tensor Product(Tensor m)
         {
-            long b = Samples, k = m.shape[1];
-            var mm = m.to(_d.dtype);
-            Tensor y;                                                                        // (B, T, out, k)
-            if (_a is null) y = mm.reshape(1, 1, Out, k).expand(b, T, Out, k);
-            else y = _a.reshape(b * T, In).mm(mm.reshape(Out, In, k).permute(1, 0, 2).reshape(In, Out * k)).reshape(b, T, Out, k);
-            var r = _d.reshape(b, Outputs, T * Out).bmm(y.reshape(b, T * Out, k));
-            return _alpha == 1 ? r : r * _alpha;
+            if (_a is null) return ProductWithOperand(m);                                    // (out, k)
+            long k = m.shape[1];
+            return ProductWithOperand(m.reshape(Out, In, k).permute(1, 0, 2).reshape(In, Out * k));
         }
 
         /// <inheritdoc />
